@@ -1,0 +1,50 @@
+# edgeml — two commands on a fresh Debian/Ubuntu machine:  make demo  |  make test
+# Both set themselves up: Debian packages with real data (apt, needs root or sudo) and a venv in .venv.
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+BUILD  := build
+SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# Debian packages holding the real data the tests and demo use (Fashion-MNIST; photos + street video).
+APT_PACKAGES := dataset-fashion-mnist opencv-doc
+APT_MARKERS  := /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz \
+                /usr/share/doc/opencv-doc/examples/data/vtest.avi
+
+.PHONY: demo test lint typecheck check clean system-deps venv
+
+demo: venv system-deps
+	$(PY) -m edgeml_converters.demo --build $(BUILD)/demo
+
+test: venv system-deps
+	$(PY) -m pytest
+
+lint: venv
+	$(PY) -m ruff check edgeml converters tests 
+
+typecheck: venv
+	$(PY) -m mypy edgeml converters
+
+check: lint typecheck test
+
+venv: $(VENV)/.installed
+
+# Reinstalled only when pyproject.toml changes; CI caches .venv and build/.
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[convert,opencv,dev]"
+	touch $@
+
+system-deps:
+	@missing=""; for f in $(APT_MARKERS); do [ -e "$$f" ] || missing=1; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing Debian packages: $(APT_PACKAGES)"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(APT_PACKAGES); \
+	fi
+
+clean:
+	rm -rf $(BUILD) .pytest_cache .mypy_cache .ruff_cache
+
+distclean: clean
+	rm -rf $(VENV)

@@ -1,0 +1,1 @@
+"""Real datasets that ship as packages (no downloads): see each module for its source."""

@@ -1,0 +1,55 @@
+"""Import optional packages at the point of use, with an error that names how to install them.
+
+Runtime modules import only the standard library, numpy and Pillow at their top. Everything else (OpenCV,
+picamera2, TensorFlow on the host) goes through :func:`require`, so a Raspberry Pi starts fast and a missing
+package is reported with its fix instead of a bare ``ModuleNotFoundError``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+
+from edgeml.errors import MissingDependencyError
+
+# module name -> (what it is for, how to install it)
+_INSTALL_HINTS: dict[str, tuple[str, str]] = {
+    "cv2": ("OpenCV (fast resize and colour conversion, USB cameras, video files)", 'pip install "edgeml[opencv]"'),
+    "picamera2": (
+        "the Raspberry Pi camera stack",
+        "sudo apt install python3-picamera2, then use a venv made with `python3 -m venv --system-site-packages`",
+    ),
+    "tensorflow": ("TensorFlow (host-side conversion and training)", 'pip install "edgeml[convert]"'),
+    "tqdm": ("progress bars", 'pip install "edgeml[convert]"'),
+    "matplotlib": ("report plots", 'pip install "edgeml[convert]"'),
+}
+
+
+def require(module: str, purpose: str | None = None) -> ModuleType:
+    """Import ``module`` or raise :class:`MissingDependencyError` naming the package to install.
+
+    Args:
+        module: Dotted module name, e.g. ``"cv2"``.
+        purpose: What the caller needs it for; defaults to the module's known purpose.
+
+    Returns:
+        The imported module.
+    """
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        top = module.split(".")[0]
+        known_purpose, hint = _INSTALL_HINTS.get(top, (top, f"pip install {top}"))
+        raise MissingDependencyError(
+            f"{module} is needed for {purpose or known_purpose} but cannot be imported ({exc}). "
+            f"Install it with: {hint}"
+        ) from exc
+
+
+def available(module: str) -> bool:
+    """Return True when ``module`` can be imported (imports it; use only where the import is wanted anyway)."""
+    try:
+        importlib.import_module(module)
+    except ImportError:
+        return False
+    return True

@@ -1,0 +1,33 @@
+"""CLI contract without models: usage errors exit 2, failures exit 1 with one line, no traceback."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from tests.conftest import run_cli
+
+
+def test_help_lists_subcommands():
+    out = run_cli("--help", check=True).stdout
+    assert "classify" in out and "convert" in out
+
+
+def test_usage_error_exits_2():
+    assert run_cli("classify").returncode == 2
+
+
+def test_missing_model_is_one_line_exit_1(tmp_path):
+    proc = run_cli("classify", "--model", str(tmp_path / "nope.tflite"), "x.jpg")
+    assert proc.returncode == 1
+    assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
+    assert "Model file not found" in proc.stderr
+
+
+def test_convert_without_tensorflow_prints_pip_hint(tmp_path):
+    # Run the CLI in a process where `import tensorflow` fails, as on a Raspberry Pi.
+    code = ("import sys; sys.modules['tensorflow'] = None; from edgeml.cli import main; "
+            f"sys.exit(main(['convert', 'm.keras', '--output', {str(tmp_path)!r}]))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 1
+    assert 'pip install "edgeml[convert]"' in proc.stderr and "Traceback" not in proc.stderr

@@ -1,0 +1,48 @@
+"""The top-level API is small, explicit and pinned; importing it is fast and pulls in no heavy package."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import edgeml
+
+EXPECTED = [
+    "Classification", "Classifier", "ConversionError", "EdgemlError", "ImageError", "InterpreterUnavailableError",
+    "LabelsError", "MissingDependencyError", "ModelCompatibilityError", "ModelFormatError", "ModelNotFoundError",
+    "Preprocessing", "TensorSpec", "__version__", "load_image", "read_labels",
+]
+
+
+def test_all_is_sorted_and_pinned():
+    assert edgeml.__all__ == sorted(edgeml.__all__)
+    assert edgeml.__all__ == EXPECTED
+    for name in edgeml.__all__:
+        assert hasattr(edgeml, name), name
+
+
+def test_import_pulls_in_no_tensorflow_cv2_or_picamera2_and_is_fast():
+    code = (
+        "import sys, time; t = time.perf_counter(); import edgeml, edgeml.cli; t = time.perf_counter() - t; "
+        "bad = [m for m in ('tensorflow', 'cv2', 'picamera2', 'keras') if m in sys.modules]; "
+        "print(bad, t)"
+    )
+    # Best of three: the first import in a fresh process also pays for disk cache misses.
+    times = []
+    for _ in range(3):
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+        bad, seconds = out.rsplit(" ", 1)
+        assert bad == "[]", out
+        times.append(float(seconds))
+    assert min(times) < 0.3, times
+
+
+def test_errors_also_derive_from_builtins():
+    assert issubclass(edgeml.ModelNotFoundError, FileNotFoundError)
+    assert issubclass(edgeml.ModelFormatError, ValueError)
+    assert issubclass(edgeml.ImageError, ValueError)
+    assert issubclass(edgeml.InterpreterUnavailableError, ImportError)
+    for name in edgeml.__all__:
+        obj = getattr(edgeml, name)
+        if isinstance(obj, type) and issubclass(obj, Exception):
+            assert issubclass(obj, edgeml.EdgemlError)

@@ -11,13 +11,26 @@ APT_PACKAGES := dataset-fashion-mnist opencv-doc
 APT_MARKERS  := /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz \
                 /usr/share/doc/opencv-doc/examples/data/vtest.avi
 
-.PHONY: demo test lint typecheck check clean system-deps venv
+.PHONY: demo test test-runtime lint typecheck check clean system-deps venv
 
 demo: venv system-deps
 	$(PY) -m edgeml_converters.demo --build $(BUILD)/demo
 
 test: venv system-deps
 	$(PY) -m pytest
+	$(MAKE) --no-print-directory test-runtime
+
+# The device install on its own: `pip install .` (numpy, Pillow, ai-edge-litert; no TensorFlow) under numpy 1,
+# running the unit and integration tests on the models the full run above cached in build/.
+RUNTIME_VENV := build/runtime-venv
+test-runtime: $(RUNTIME_VENV)/.installed
+	$(RUNTIME_VENV)/bin/python -c "import importlib.util as u, sys; sys.exit(u.find_spec('tensorflow') is not None)"
+	$(RUNTIME_VENV)/bin/python -m pytest -p no:cacheprovider tests/unit tests/integration
+
+$(RUNTIME_VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(RUNTIME_VENV)
+	$(RUNTIME_VENV)/bin/pip install --quiet . "numpy<2" pytest scikit-image
+	touch $@
 
 lint: venv
 	$(PY) -m ruff check edgeml converters tests 

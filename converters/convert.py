@@ -15,13 +15,13 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-from edgeml_converters import calibration, keras_io
 
 from edgeml import metadata, preprocess
 from edgeml.errors import ConversionError, ModelCompatibilityError
 from edgeml.labels import read_labels
 from edgeml.preprocess import Preprocessing
 from edgeml.tensors import TensorSpec
+from edgeml_converters import calibration, keras_io
 
 log = logging.getLogger(__name__)
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
 from edgeml_converters.datasets import fashion_mnist
 
 
@@ -59,10 +60,16 @@ def train(path: Path, train_images: int = 8000, epochs: int = 4, seed: int = 0) 
     return path
 
 
-def prepare(build_dir: str | os.PathLike[str]) -> FashionArtifacts:
-    """Train the model and write the image folders into ``build_dir`` unless they are already there."""
+def prepare(build_dir: str | os.PathLike[str], build: bool = True) -> FashionArtifacts | None:
+    """Train the model and write the image folders into ``build_dir`` unless they are already there.
+
+    With ``build=False`` return the artifacts only if all of them already exist (no TensorFlow needed), else None.
+    """
     root = Path(build_dir)
     art = FashionArtifacts(root / "fashion_cnn.keras", root / "labels.txt", root / "calibration", root / "test")
+    if not build:
+        done = art.model.is_file() and art.labels.is_file() and art.calibration_dir.is_dir() and art.test_dir.is_dir()
+        return art if done else None
     if not art.labels.is_file():
         root.mkdir(parents=True, exist_ok=True)
         art.labels.write_text("\n".join(fashion_mnist.LABELS) + "\n", encoding="utf-8")

@@ -69,10 +69,7 @@ class Frame:
         object.__setattr__(self, "width", int(width))
         object.__setattr__(self, "height", int(height))
         channels = _CHANNELS.get(self.format)
-        if channels is not None:
-            ok = px.ndim == 3 and px.shape[2] == channels
-        else:
-            ok = px.ndim == 2
+        ok = (px.ndim == 3 and px.shape[2] == channels) if channels is not None else px.ndim == 2
         if planar:
             ok = ok and px.shape[0] == height * 3 // 2 and height % 2 == 0 and width % 2 == 0
         if not ok or height < 1 or width < 1 or width > px.shape[1] or height > rows:

@@ -71,9 +71,14 @@ def top_k(scores: np.ndarray, labels: Sequence[str] | None, k: int = 5, threshol
     if k < 1:
         raise ValueError(f"top_k must be >= 1. Received: {k}")
     k = min(k, scores.size)
-    # argpartition is O(N) for the 1000-class case; the k survivors are then sorted (stable → lower index first).
-    candidates = np.argpartition(-scores, k - 1)[:k] if k < scores.size else np.arange(scores.size)
-    order = candidates[np.lexsort((candidates, -scores[candidates]))]
+    # argpartition is O(N) for the 1000-class case. It breaks ties at the k-th score arbitrarily (and differently
+    # across numpy versions), so keep every index scoring at least the k-th score, then sort (lower index first).
+    if k < scores.size:
+        kth = scores[np.argpartition(-scores, k - 1)[k - 1]]
+        candidates = np.flatnonzero(scores >= kth)
+    else:
+        candidates = np.arange(scores.size)
+    order = candidates[np.lexsort((candidates, -scores[candidates]))][:k]
     return [
         Classification(int(i), labels[i] if labels and labels[i] else str(int(i)), float(scores[i]))
         for i in order

@@ -28,38 +28,46 @@ def run_cli(*args: str, check: bool = False, env: dict[str, str] | None = None) 
 
 @pytest.fixture(scope="session")
 def fashion():
-    """The trained Fashion-MNIST artifacts (keras model, labels, image folders)."""
-    if not HAS_TF:
-        pytest.skip("needs TensorFlow (pip install -e '.[convert]') to train the test model")
-    if not (FASHION_DIR / "t10k-images-idx3-ubyte.gz").is_file():
-        pytest.skip("needs Debian's dataset-fashion-mnist (make test installs it)")
+    """The trained Fashion-MNIST artifacts (keras model, labels, image folders).
+
+    Built with TensorFlow on first use; a runtime-only environment (no TensorFlow) reuses the cached files.
+    """
     from edgeml_converters import fashion_mnist_model
 
+    cached = fashion_mnist_model.prepare(CACHE / "fashion", build=False)
+    if cached is not None:
+        return cached
+    if not HAS_TF:
+        pytest.skip("needs TensorFlow (pip install -e '.[convert]') to train the test model, or a built cache")
+    if not (FASHION_DIR / "t10k-images-idx3-ubyte.gz").is_file():
+        pytest.skip("needs Debian's dataset-fashion-mnist (make test installs it)")
     return fashion_mnist_model.prepare(CACHE / "fashion")
+
+
+def _cached_or_convert(model: Path, source: Path, **kwargs) -> Path:
+    """Return ``model`` if it is newer than ``source``; else convert (needs TensorFlow) into its folder."""
+    if model.is_file() and model.stat().st_mtime >= source.stat().st_mtime:
+        return model
+    if not HAS_TF:
+        pytest.skip("needs TensorFlow to convert the test model")
+    from edgeml_converters.convert import convert
+
+    convert(source, model.parent, progress=False, **kwargs)
+    return model
 
 
 @pytest.fixture(scope="session")
 def fashion_int8(fashion):
     """Path of the int8 .tflite converted from the Fashion-MNIST model (labels embedded)."""
-    from edgeml_converters.convert import convert
-
-    out = CACHE / "fashion" / "int8"
-    model = out / "fashion_cnn_int8.tflite"
-    if not model.is_file() or model.stat().st_mtime < fashion.model.stat().st_mtime:
-        convert(fashion.model, out, calibration_dir=fashion.calibration_dir, labels=fashion.labels, progress=False)
-    return model
+    return _cached_or_convert(CACHE / "fashion" / "int8" / "fashion_cnn_int8.tflite", fashion.model,
+                              calibration_dir=fashion.calibration_dir, labels=fashion.labels)
 
 
 @pytest.fixture(scope="session")
 def fashion_float(fashion):
     """Path of the float32 .tflite of the same model."""
-    from edgeml_converters.convert import convert
-
-    out = CACHE / "fashion" / "float32"
-    model = out / "fashion_cnn_float32.tflite"
-    if not model.is_file() or model.stat().st_mtime < fashion.model.stat().st_mtime:
-        convert(fashion.model, out, quantize="float32", labels=fashion.labels, progress=False)
-    return model
+    return _cached_or_convert(CACHE / "fashion" / "float32" / "fashion_cnn_float32.tflite", fashion.model,
+                              quantize="float32", labels=fashion.labels)
 
 
 @pytest.fixture(scope="session")

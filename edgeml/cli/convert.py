@@ -42,9 +42,8 @@ def run(args: argparse.Namespace) -> int:
             f"edgeml convert needs TensorFlow, which cannot be imported ({exc}). Install the host tools with: "
             'pip install "edgeml[convert]"  (on the host, not the Raspberry Pi)'
         ) from exc
-    from edgeml_converters.convert import convert
-
     from edgeml.preprocess import Preprocessing
+    from edgeml_converters.convert import convert
 
     # Keras prints export details on stdout; stdout is for results only.
     with contextlib.redirect_stdout(sys.stderr):

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import os
 import sys
 import time
 from pathlib import Path
@@ -18,8 +17,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--build", default="build/demo", help="where models and images are cached")
     args = parser.parse_args(argv)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+    from edgeml_converters.tf import import_tensorflow
+
+    import_tensorflow("make demo")
     from edgeml import Classifier
     from edgeml_converters import fashion_mnist_model
     from edgeml_converters.convert import convert

@@ -10,14 +10,10 @@ Order of preference (``backend="auto"``):
 
 from __future__ import annotations
 
-import contextlib
 import importlib
 import importlib.metadata
 import logging
 import os
-import sys
-import tempfile
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -25,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from edgeml._native_log import TFLITE_NOISE, filtered_stderr
 from edgeml.errors import InterpreterUnavailableError, ModelFormatError, ModelNotFoundError
 
 __all__ = ["BACKENDS", "Backend", "check_model_file", "load_backend", "open_interpreter", "tflite_runtime_problem"]
@@ -139,33 +136,6 @@ def check_model_file(path: str | os.PathLike[str]) -> Path:
     return p
 
 
-# Printed by the TFLite C++ runtime on every start; it is not a problem and no log level silences it.
-_NOISE = (b"INFO: Created TensorFlow Lite XNNPACK delegate for CPU.",)
-
-
-@contextlib.contextmanager
-def _native_stderr_filtered() -> Iterator[None]:
-    """Drop the C++ runtime's start-up INFO line from file descriptor 2; pass everything else through."""
-    try:
-        fd = sys.stderr.fileno()
-    except (AttributeError, OSError, ValueError):  # stderr replaced by a non-file (e.g. a notebook)
-        yield
-        return
-    sys.stderr.flush()
-    saved = os.dup(fd)
-    with tempfile.TemporaryFile() as capture:
-        os.dup2(capture.fileno(), fd)
-        try:
-            yield
-        finally:
-            os.dup2(saved, fd)
-            os.close(saved)
-            capture.seek(0)
-            kept = [line for line in capture.read().splitlines(keepends=True) if line.rstrip() not in _NOISE]
-            if kept:
-                os.write(fd, b"".join(kept))
-
-
 def open_interpreter(
     model_path: str | os.PathLike[str],
     *,
@@ -197,7 +167,7 @@ def open_interpreter(
         kwargs["num_threads"] = num_threads
     if delegates:
         kwargs["experimental_delegates"] = delegates
-    with _native_stderr_filtered():
+    with filtered_stderr(TFLITE_NOISE):
         interpreter = _create(chosen, path, kwargs)
     return interpreter, chosen
 

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import os
 import sys
-
-from edgeml.errors import MissingDependencyError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -34,14 +31,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up chatter hides our progress
-    try:
-        import tensorflow  # noqa: F401
-    except ImportError as exc:
-        raise MissingDependencyError(
-            f"edgeml convert needs TensorFlow, which cannot be imported ({exc}). Install the host tools with: "
-            'pip install "edgeml[convert]"  (on the host, not the Raspberry Pi)'
-        ) from exc
+    from edgeml_converters.tf import import_tensorflow
+
+    import_tensorflow("edgeml convert (run it on the host, not the Raspberry Pi)")
     from edgeml.preprocess import Preprocessing
     from edgeml_converters.convert import convert
 

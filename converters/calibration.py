@@ -1,18 +1,54 @@
-"""Calibration data: real images from a folder, prepared exactly as the runtime will prepare them."""
+"""Calibration data: real images from a folder, a glob or an .npz, prepared exactly as the runtime prepares them.
+
+A *sample* is a path to an image file or a uint8 array ``(H, W)``/``(H, W, C)`` of pixels (from an .npz).
+"""
 
 from __future__ import annotations
 
+import glob
 import os
 import random
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
 from edgeml import preprocess
 from edgeml.errors import ConversionError
-from edgeml.image import as_array, find_images
+from edgeml.image import IMAGE_SUFFIXES, as_array, find_images
 from edgeml.preprocess import Preprocessing
+
+__all__ = ["Sample", "load_samples", "normalize", "pick_images", "pixels_for", "representative_dataset"]
+
+Sample = Path | np.ndarray
+_GREY_MODES = {"1", "L", "LA", "I", "I;16", "F"}
+
+
+def load_samples(source: str | os.PathLike[str], limit: int, channels: int, seed: int = 0) -> list[Sample]:
+    """Return up to ``limit`` samples from ``source``, reproducibly, checked against the model's channel count.
+
+    Args:
+        source: A folder (optionally one sub-folder per class), a glob such as ``"photos/**/*.jpg"``, or an
+            ``.npz``/``.npy`` holding uint8 images ``(N, H, W)`` or ``(N, H, W, C)`` (key ``images`` or ``x``,
+            else its only array).
+        limit: How many samples at most.
+        channels: The model input's channel count (1 or 3).
+
+    Raises:
+        ConversionError: No images found, unreadable array file, or images of the wrong channel count.
+    """
+    text = os.fspath(source)
+    if text.endswith((".npz", ".npy")):
+        return _array_samples(Path(text), limit, channels, seed)
+    if any(ch in text for ch in "*?[") and not Path(text).exists():
+        paths = sorted(Path(p) for p in glob.glob(text, recursive=True)
+                       if Path(p).suffix.lower() in IMAGE_SUFFIXES and Path(p).is_file())
+        picked = _sample_evenly(paths, limit, seed, text)
+    else:
+        picked = pick_images(text, limit, seed)
+    _check_channels(picked, channels, text)
+    return list(picked)
 
 
 def pick_images(folder: str | os.PathLike[str], limit: int, seed: int = 0) -> list[Path]:
@@ -21,11 +57,14 @@ def pick_images(folder: str | os.PathLike[str], limit: int, seed: int = 0) -> li
     Raises:
         ConversionError: The folder holds no images.
     """
-    paths = find_images(folder)
+    return _sample_evenly(find_images(folder), limit, seed, os.fspath(folder))
+
+
+def _sample_evenly(paths: list[Path], limit: int, seed: int, where: str) -> list[Path]:
     if not paths:
         raise ConversionError(
-            f"No images found in {str(folder)!r}. Calibration needs 100-500 real images like the ones the model "
-            "will see (JPEG/PNG, optionally one sub-folder per class)."
+            f"No images found in {where!r}. Calibration needs 100-500 real images like the ones the model "
+            "will see (JPEG/PNG: a folder, optionally one sub-folder per class; a glob; or an .npz of uint8 images)."
         )
     rng = random.Random(seed)
     by_class: dict[Path, list[Path]] = {}
@@ -43,11 +82,68 @@ def pick_images(folder: str | os.PathLike[str], limit: int, seed: int = 0) -> li
     return picked
 
 
-def pixels_for(path: Path, size_hwc: tuple[int, int, int], prep: Preprocessing) -> np.ndarray:
-    """Return uint8 pixels of ``path`` resized for the model, as the runtime's Classifier.preprocess does."""
+def _check_channels(paths: Sequence[Path], channels: int, where: str) -> None:
+    if channels != 3:
+        return  # a greyscale model takes colour images too: the runtime converts frames to L
+    grey = []
+    for p in paths:
+        with Image.open(p) as im:
+            if im.mode in _GREY_MODES or (im.mode == "P" and not _colour_palette(im)):
+                grey.append((p, im.mode))
+    if grey:
+        example, mode = grey[0]
+        raise ConversionError(
+            f"{len(grey)} of {len(paths)} calibration images in {where!r} have 1 channel (e.g. {example.name!r}, "
+            f"mode {mode}) but the model takes 3 (RGB). Calibrate on colour images like the camera's, or convert "
+            "a model with a (H, W, 1) input."
+        )
+
+
+def _colour_palette(im: Image.Image) -> bool:
+    palette = im.getpalette() or []
+    rgb = np.asarray(palette[: len(palette) // 3 * 3]).reshape(-1, 3)
+    return bool(rgb.size) and bool(np.any(rgb.max(axis=1) != rgb.min(axis=1)))
+
+
+def _array_samples(path: Path, limit: int, channels: int, seed: int) -> list[Sample]:
+    try:
+        data = np.load(path, allow_pickle=False)
+        if isinstance(data, np.lib.npyio.NpzFile):
+            keys = [k for k in ("images", "x") if k in data.files] or data.files
+            if len(keys) != 1 and keys == data.files:
+                raise ConversionError(f"{str(path)!r} holds arrays {data.files}; name the images array "
+                                      "'images' (np.savez(path, images=uint8 (N, H, W, C))).")
+            array = data[keys[0]]
+        else:
+            array = data
+    except (OSError, ValueError) as exc:
+        raise ConversionError(f"Cannot read calibration array {str(path)!r}: {exc}. Pass an .npz/.npy "
+                              "of uint8 images (N, H, W, C).") from exc
+    if array.ndim == 3:
+        array = array[..., None]
+    if array.ndim != 4 or array.dtype != np.uint8 or len(array) == 0:
+        raise ConversionError(f"Calibration array in {str(path)!r} must be non-empty uint8 (N, H, W, C) pixels. "
+                              f"Received: dtype={array.dtype}, shape={array.shape}.")
+    if array.shape[-1] != channels:
+        raise ConversionError(
+            f"Calibration images in {str(path)!r} have {array.shape[-1]} channel(s) (shape {array.shape}) but the "
+            f"model takes {channels}. Save images of the model's input kind ((N, H, W, {channels}) uint8)."
+        )
+    order = np.random.default_rng(seed).permutation(len(array))[:limit]
+    return [array[i] for i in sorted(order)]
+
+
+def pixels_for(sample: Sample, size_hwc: tuple[int, int, int], prep: Preprocessing,
+               color_order: str = "rgb") -> np.ndarray:
+    """Return uint8 ``(H, W, C)`` pixels of ``sample`` resized for the model, as the runtime's Classifier does.
+
+    ``color_order="bgr"`` reverses the channels, for a model trained on OpenCV-ordered pixels.
+    """
     h, w, c = size_hwc
-    pixels = as_array(path, "L" if c == 1 else "RGB")
-    return preprocess.resize(pixels, (h, w), prep).reshape(h, w, c)
+    source = sample[..., 0] if isinstance(sample, np.ndarray) and sample.shape[-1] == 1 else sample
+    pixels = as_array(source, "L" if c == 1 else "RGB")
+    out = preprocess.resize(pixels, (h, w), prep).reshape(h, w, c)
+    return out[..., ::-1] if color_order == "bgr" and c == 3 else out
 
 
 def normalize(pixels: np.ndarray, prep: Preprocessing) -> np.ndarray:
@@ -59,21 +155,22 @@ def normalize(pixels: np.ndarray, prep: Preprocessing) -> np.ndarray:
 
 
 def representative_dataset(
-    paths: list[Path], size_hwc: tuple[int, int, int], prep: Preprocessing, progress: bool = True
+    samples: Sequence[Sample], size_hwc: tuple[int, int, int], prep: Preprocessing, progress: bool = True,
+    color_order: str = "rgb",
 ) -> Iterator[list[np.ndarray]]:
     """Yield ``[float32 (1, H, W, C)]`` samples for ``TFLiteConverter.representative_dataset``.
 
     The first sample gets one pixel at 0 and one at 255 so the input range is exactly the pixel range: the
     converter then picks input scale ``std⁻¹``-equivalent and the runtime can copy camera bytes straight in.
     """
-    iterator: Iterator[Path] = iter(paths)
+    iterator: Iterator[Sample] = iter(samples)
     if progress:
         from edgeml._optional import require
 
         tqdm = require("tqdm").tqdm
-        iterator = iter(tqdm(paths, desc="calibrating", unit="img", leave=False))
-    for n, path in enumerate(iterator):
-        pixels = pixels_for(path, size_hwc, prep)
+        iterator = iter(tqdm(samples, desc="calibrating", unit="img", leave=False))
+    for n, sample in enumerate(iterator):
+        pixels = pixels_for(sample, size_hwc, prep, color_order)
         if n == 0:
             pixels = pixels.copy()
             pixels.reshape(-1, size_hwc[2])[0] = 0

@@ -1,184 +1,234 @@
-"""Keras model → .tflite: full int8 with uint8 input/output, calibrated on real images; or float32.
+"""Keras model → .tflite in every quantization mode, preprocessing folded in, standard metadata inside.
 
-The written model carries its labels and resolved preprocessing (see :mod:`edgeml.metadata`), and the converter
-checks what it wrote: the input is ``(1, H, W, C)`` uint8 whose quantization cancels the normalisation (so the
-runtime copies pixel bytes in), and the int8 model's top-1 agrees with the float model on held-out images.
+Modes: ``float32``; ``float16`` (weights stored as float16); ``dynamic`` (int8 weights, float activations); and
+``int8`` (full integer, calibrated on real images; ``uint8``, ``int8`` or ``float32`` I/O). With ``fold`` (the
+default) the declared normalisation and colour order run inside the model, so every written model takes raw RGB
+pixels and an int8 model's uint8 input has scale 1, zero point 0: the runtime copies camera bytes in.
+
+Each model carries standard TFLite metadata (``TFLITE_METADATA``: normalization, labels as an associated file) and
+the associated files zip (``labels.txt``, ``edgeml.json``: resolved preprocessing, versions, a content hash). The
+converter then checks what it wrote: static ``(1, H, W, C)`` input, no op left in float in an int8 model, top-1
+agreement with the float model on held-out images, and with ``eval_dir`` a full report (:mod:`.report`).
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import re
 import shutil
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
-from edgeml import metadata, preprocess
-from edgeml.errors import ConversionError, ModelCompatibilityError
+from edgeml.errors import ConversionError
 from edgeml.labels import read_labels
 from edgeml.preprocess import Preprocessing
 from edgeml.tensors import TensorSpec
 from edgeml_converters import calibration, keras_io
+from edgeml_converters.model_writer import WrittenModel, write_model
 
 log = logging.getLogger(__name__)
 
-Quantize = Literal["int8", "float32"]
+__all__ = ["IO_TYPES", "PRESETS", "QUANTIZE_MODES", "ConversionResult", "convert", "preset"]
+
+QUANTIZE_MODES = ("float32", "float16", "dynamic", "int8")
+IO_TYPES = ("uint8", "int8", "float32")
+# Normalisation presets in pixel units: the model's float input is (pixel - mean) / std.
+PRESETS: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {
+    "raw": ((0.0,), (1.0,)),
+    "[0,1]": ((0.0,), (255.0,)),
+    "[-1,1]": ((127.5,), (127.5,)),
+    "imagenet": ((123.675, 116.28, 103.53), (58.395, 57.12, 57.375)),
+}
+
+
+def preset(name: str) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """Return ``(mean, std)`` of a normalisation preset.
+
+    Raises:
+        ValueError: Unknown preset (the message lists the choices).
+    """
+    if name not in PRESETS:
+        raise ValueError(f"Unknown preprocessing preset {name!r}. Choose one of: {', '.join(PRESETS)}.")
+    return PRESETS[name]
 
 
 @dataclass
 class ConversionResult:
-    """What :func:`convert` wrote and what it checked."""
+    """What :func:`convert` wrote and what it checked.
 
-    model_path: Path
-    input: TensorSpec
-    output: TensorSpec
+    Attributes:
+        models: One :class:`WrittenModel` per quantization mode, in the order asked.
+        files: Every file written (models, labels, report files), in writing order.
+        report_path: ``report.json`` when an eval folder was given.
+        notes: Warnings worth showing the user.
+    """
+
+    models: list[WrittenModel]
+    files: list[Path] = field(default_factory=list)
     labels_path: Path | None = None
-    agreement: float | None = None  # top-1 agreement int8 vs float on held-out calibration images
-    checked_images: int = 0
+    report_path: Path | None = None
     notes: list[str] = field(default_factory=list)
+
+    @property
+    def model_path(self) -> Path:
+        """Path of the first model written."""
+        return self.models[0].path
+
+    @property
+    def input(self) -> TensorSpec:
+        return self.models[0].input
+
+    @property
+    def output(self) -> TensorSpec:
+        return self.models[0].output
+
+    @property
+    def agreement(self) -> float | None:
+        return self.models[0].agreement
+
+    @property
+    def checked_images(self) -> int:
+        return self.models[0].checked_images
 
 
 def convert(
-    model: str | os.PathLike[str],
+    model: Any,
     output_dir: str | os.PathLike[str],
     *,
     calibration_dir: str | os.PathLike[str] | None = None,
-    quantize: Quantize = "int8",
-    labels: str | os.PathLike[str] | None = None,
+    quantize: str | Sequence[str] = "int8",
+    io: str | None = None,
+    labels: str | os.PathLike[str] | Sequence[str] | None = None,
     preprocessing: Preprocessing = Preprocessing(),
+    color_order: str = "rgb",
+    fold: bool = True,
+    input_size: tuple[int, int] | None = None,
+    custom_objects: dict[str, Any] | None = None,
     max_calibration_images: int = 300,
     check_images: int = 100,
+    eval_dir: str | os.PathLike[str] | None = None,
+    eval_images: int | None = None,
     progress: bool = True,
 ) -> ConversionResult:
-    """Convert ``model`` and write ``<stem>_<quantize>.tflite`` (with embedded labels) into ``output_dir``.
+    """Convert ``model`` and write ``<stem>_<mode>.tflite`` per mode (labels and metadata inside) to ``output_dir``.
 
     Args:
-        model: ``.keras``/``.h5`` file or SavedModel folder; its input is ``(None, H, W, C)`` real pixels
-            normalised as ``preprocessing`` says (keep a ``Rescaling`` layer inside the model and the defaults).
+        model: ``.keras``/``.h5`` file, SavedModel folder or a built ``keras.Model``; its float input is pixels
+            normalised as ``preprocessing`` says.
         output_dir: Created if missing.
-        calibration_dir: Real images (optionally one sub-folder per class); required for int8.
-        quantize: ``"int8"`` (full integer, uint8 input/output) or ``"float32"``.
-        labels: Class names file, embedded in the model and copied beside it.
-        preprocessing: How pixels become model input; recorded in the model.
-        max_calibration_images: Calibration sample size (the rest of the folder, up to ``check_images``, is
-            used for the agreement check).
+        calibration_dir: Folder, glob or ``.npz`` of real images (needed for int8 and for the agreement check).
+        quantize: One mode or several of ``float32``, ``float16``, ``dynamic``, ``int8``.
+        io: Input/output type of int8 models: ``uint8`` (default), ``int8`` or ``float32``.
+        labels: Class names (file or sequence), embedded in each model and copied beside them.
+        preprocessing: Resize mode and normalisation the model was trained with.
+        color_order: ``"rgb"`` or ``"bgr"``: channel order the model was trained with.
+        fold: Fold normalisation and colour order into the graph (raw RGB pixels in); else record them only.
+        input_size: ``(H, W)`` for a model with an unknown input size.
+        custom_objects: Custom Keras layers/functions needed to load the file.
+        max_calibration_images: Calibration sample size (more samples, up to ``check_images``, check agreement).
+        eval_dir: Labelled folder (one sub-folder per class) → ``report.json``, ``report.md`` and plots.
+        eval_images: Evaluate on at most this many images of ``eval_dir`` (None: all).
+        progress: Show tqdm progress bars on stderr.
 
     Raises:
         ConversionError, ModelCompatibilityError, ModelNotFoundError, LabelsError.
     """
-    if quantize not in ("int8", "float32"):
-        raise ValueError(f"quantize must be 'int8' or 'float32'. Received: {quantize!r}")
-    if quantize == "int8" and calibration_dir is None:
+    modes = [quantize] if isinstance(quantize, str) else list(quantize)
+    bad = [m for m in modes if m not in QUANTIZE_MODES]
+    if bad or not modes:
+        raise ConversionError(f"Unknown quantization mode(s) {bad or modes}. Choose from: {', '.join(QUANTIZE_MODES)}.")
+    if io is not None and io not in IO_TYPES:
+        raise ConversionError(f"Unknown --io {io!r}. Choose from: {', '.join(IO_TYPES)}.")
+    if color_order not in ("rgb", "bgr"):
+        raise ConversionError(f"color_order must be 'rgb' or 'bgr'. Received: {color_order!r}")
+    if "int8" in modes and calibration_dir is None:
         raise ConversionError(
-            "int8 quantization needs calibration images: pass --calibration DIR (100-500 real images like the "
-            "ones the model will see), or use --quantize float32."
+            "int8 quantization needs calibration images: pass --calibration DIR|GLOB|FILE.npz (100-500 real images "
+            "like the ones the model will see), or use --quantize float32|float16|dynamic."
         )
     label_names = read_labels(labels) if labels is not None else None
-    loaded = keras_io.load(model)
+    loaded = keras_io.load(model, input_size=input_size, custom_objects=custom_objects)
     size = loaded.input_shape
 
-    paths: list[Path] = []
+    samples: list[calibration.Sample] = []
     if calibration_dir is not None:
-        paths = calibration.pick_images(calibration_dir, max_calibration_images + check_images)
-    calib_paths, check_paths = paths[:max_calibration_images], paths[max_calibration_images:]
-    if quantize == "int8" and len(check_paths) < check_images // 2 and len(calib_paths) > 2 * check_images:
-        # A small folder: check on images also used for calibration rather than not at all.
-        check_paths = calib_paths[-check_images:]
-
-    import tensorflow as tf
-
-    converter = loaded.make_converter()
-    if quantize == "int8":
-        log.info("Calibrating on %d images from %s", len(calib_paths), calibration_dir)
-        converter.optimizations = [tf.lite.Optimize.DEFAULT]
-        converter.representative_dataset = lambda: calibration.representative_dataset(
-            calib_paths, size, preprocessing, progress
-        )
-        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-        converter.inference_input_type = tf.uint8
-        converter.inference_output_type = tf.uint8
-    try:
-        flatbuffer = converter.convert()
-    except Exception as exc:  # the converter raises ConverterError/ValueError/RuntimeError for unsupported graphs
-        raise ConversionError(
-            f"TensorFlow Lite could not convert {str(model)!r}: {str(exc).strip().splitlines()[0]}. "
-            "Ops outside TFLite's int8 builtins cannot be fully quantized; try --quantize float32 to see "
-            "whether the model converts at all."
-        ) from exc
-
+        samples = calibration.load_samples(calibration_dir, max_calibration_images + check_images, size[2])
+    calib, check = samples[:max_calibration_images], samples[max_calibration_images:]
+    if len(check) < check_images // 2 and len(calib) > 2 * check_images:
+        check = calib[-check_images:]  # a small folder: check on calibration images rather than not at all
+    folding = keras_io.Fold(preprocessing.mean, preprocessing.std, color_order) if fold else None
     out_dir = Path(output_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    stem = Path(model).stem if Path(model).is_file() else Path(model).name
-    model_path = out_dir / f"{stem}_{quantize}.tflite"
-    files = {
-        metadata.METADATA_FILE: metadata.write_json({
-            "task": "image_classification",
-            "quantization": quantize,
-            "preprocessing": preprocessing.to_dict(),
-            "output_activation": loaded.output_activation,
-            "source": Path(model).name,
-            "calibration_images": len(calib_paths),
-        })
-    }
-    if label_names is not None:
-        files[metadata.LABELS_FILE] = ("\n".join(label_names) + "\n").encode("utf-8")
-    model_path.write_bytes(metadata.embed(flatbuffer, files))
-
-    labels_path = None
+    result = ConversionResult(models=[])
+    for mode in modes:
+        written = write_model(loaded, mode, io if mode == "int8" else None, out_dir, calib=calib,
+                              preprocessing=preprocessing, color_order=color_order, fold=folding,
+                              labels=label_names, progress=progress)
+        result.models.append(written)
+        result.files.append(written.path)
+        result.notes.extend(written.notes)
+        if mode != "float32" and check:
+            written.agreement, written.checked_images = _agreement(written, loaded, check, preprocessing,
+                                                                   color_order)
+            log.info("%s top-1 agrees with the float model on %.1f%% of %d held-out images", mode,
+                     100 * written.agreement, written.checked_images)
+            if written.agreement < 0.9:
+                note = (f"{mode} agrees with float on only {written.agreement:.0%} of {written.checked_images} "
+                        "images: check --mean/--std (or --preset) match the model's training preprocessing and "
+                        "that calibration images resemble real input.")
+                log.warning(note)
+                result.notes.append(note)
     if labels is not None:
-        labels_path = out_dir / "labels.txt"
-        if Path(labels).resolve() != labels_path.resolve():
-            shutil.copyfile(labels, labels_path)
+        result.labels_path = out_dir / "labels.txt"
+        if isinstance(labels, (str, os.PathLike)):
+            if Path(labels).resolve() != result.labels_path.resolve():
+                shutil.copyfile(labels, result.labels_path)
+        else:
+            result.labels_path.write_text("\n".join(label_names or ()) + "\n", encoding="utf-8")
+        result.files.append(result.labels_path)
+    if eval_dir is not None:
+        from edgeml_converters.report import write_report
 
-    result = _verify(model_path, loaded, size, preprocessing, quantize, label_names)
-    result.labels_path = labels_path
-    if quantize == "int8" and check_paths:
-        result.agreement, result.checked_images = _agreement(result, loaded, check_paths, preprocessing)
-        log.info("int8 top-1 agrees with the float model on %.1f%% of %d held-out images",
-                 100 * result.agreement, result.checked_images)
-        if result.agreement < 0.9:
-            note = (f"int8 agrees with float on only {result.agreement:.0%} of {result.checked_images} images: "
-                    "check --mean/--std match the model's training preprocessing and that calibration images "
-                    "resemble real input.")
-            log.warning(note)
-            result.notes.append(note)
+        report_files = write_report(result.models, loaded, eval_dir, out_dir, labels=label_names,
+                                    preprocessing=preprocessing, color_order=color_order, limit=eval_images,
+                                    progress=progress)
+        result.report_path = report_files[0]
+        result.files.extend(report_files)
     return result
 
 
-def _verify(model_path: Path, loaded: Any, size: tuple[int, int, int], prep: Preprocessing, quantize: str,
-            labels: tuple[str, ...] | None) -> ConversionResult:
-    from edgeml.interpreter import open_interpreter
-
-    interpreter, _ = open_interpreter(model_path)
-    inp = TensorSpec.from_details(interpreter.get_input_details()[0])
-    out = TensorSpec.from_details(interpreter.get_output_details()[0])
-    if inp.shape != (1, *size):
-        raise ConversionError(f"Converted input shape {inp.shape} is not the static (1, {size}) asked for.")
-    if quantize == "int8" and (inp.dtype != np.uint8 or out.dtype != np.uint8):
-        raise ConversionError(f"Converted model has {inp.dtype_name} input and {out.dtype_name} output; "
-                              "expected uint8 for both.")
-    if labels is not None and len(labels) != int(np.prod(out.shape)):
-        raise ModelCompatibilityError(
-            f"{len(labels)} labels given but the model has {int(np.prod(out.shape))} outputs. "
-            "Pass the labels file that matches the model's classes, one per line in output order."
-        )
-    result = ConversionResult(model_path, inp, out)
-    if quantize == "int8" and preprocess._identity_offset(inp, prep, size[2]) != 0:
-        note = (f"Input quantization (scale={inp.scale:.6g}, zero_point={inp.zero_point}) does not cancel the "
-                "normalisation; the runtime will requantize each frame (slower, still correct).")
-        log.warning(note)
-        result.notes.append(note)
-    return result
-
-
-def _agreement(result: ConversionResult, loaded: Any, paths: list[Path], prep: Preprocessing) -> tuple[float, int]:
+def _agreement(written: WrittenModel, loaded: Any, samples: list[calibration.Sample], prep: Preprocessing,
+               color_order: str) -> tuple[float, int]:
     from edgeml.classifier import Classifier
 
-    clf = Classifier(result.model_path)
-    pixels = np.stack([calibration.pixels_for(p, loaded.input_shape, prep) for p in paths])
-    float_top = np.argmax(loaded.predict(calibration.normalize(pixels, prep)), axis=-1)
-    int8_top = np.array([int(np.argmax(clf.scores(px[..., 0] if px.shape[-1] == 1 else px))) for px in pixels])
-    return float(np.mean(float_top == int8_top)), len(paths)
+    clf = Classifier(written.path)
+    pixels = np.stack([calibration.pixels_for(s, loaded.input_shape, prep) for s in samples])
+    model_in = pixels[..., ::-1] if color_order == "bgr" and pixels.shape[-1] == 3 else pixels
+    float_top = np.argmax(loaded.predict(calibration.normalize(model_in, prep)), axis=-1)
+    tops = [int(np.argmax(clf.scores(px[..., 0] if px.shape[-1] == 1 else px))) for px in pixels]
+    return float(np.mean(float_top == np.array(tops))), len(samples)
+
+
+_SELECT_OPS = re.compile(r"TF Select ops: ([^\n]+)")
+
+
+def explain_failure(model_name: str, mode: str, exc: Exception) -> ConversionError:
+    """Return a one-line :class:`ConversionError` for a TFLite converter failure, naming the ops involved."""
+    text = str(exc)
+    ops = _SELECT_OPS.search(text)
+    if ops:
+        return ConversionError(
+            f"TensorFlow Lite has no builtin kernel for op(s) {ops.group(1).strip()} in {model_name!r} "
+            f"(--quantize {mode}). Swap the layer that uses them for one built from TFLite builtins (e.g. "
+            "GELU→ReLU/hard-swish, custom math→Keras layers), or keep it out of the exported model."
+        )
+    first = next((line for line in text.strip().splitlines() if "error" in line.lower()), text.strip()[:200])
+    return ConversionError(
+        f"TensorFlow Lite could not convert {model_name!r} with --quantize {mode}: {first.strip()}. Try "
+        "--quantize float32 to see whether the model converts at all, or --quantize dynamic."
+    )

@@ -1,13 +1,34 @@
-"""Load a Keras model or SavedModel and expose it as a batch-1 TensorFlow function for conversion."""
+"""Load a Keras model (``.keras``, legacy ``.h5``, in-memory) or SavedModel as a batch-1 model for conversion.
+
+Preprocessing can be *folded* into the graph: the converted model then takes raw 0..255 pixels in RGB order, the
+normalisation ``(pixel - mean) / std`` (and a BGR channel swap) running as its first op, so a calibrated int8
+model's uint8 input has scale 1, zero point 0 exactly and the runtime copies camera bytes in.
+"""
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from edgeml.errors import ConversionError, ModelCompatibilityError, ModelNotFoundError
+
+__all__ = ["Fold", "LoadedModel", "load", "load_custom_objects"]
+
+
+@dataclass(frozen=True)
+class Fold:
+    """Preprocessing to fold into the graph: ``(pixel - mean) / std`` per channel, then an optional BGR swap."""
+
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+    color_order: str = "rgb"
 
 
 @dataclass
@@ -15,16 +36,110 @@ class LoadedModel:
     """A model ready for the TFLite converter.
 
     Attributes:
-        make_converter: Returns a ``tf.lite.TFLiteConverter`` for the model with a static ``(1, H, W, C)`` input.
+        make_converter: ``make_converter(fold: Fold | None)`` returns a ``tf.lite.TFLiteConverter`` for the model
+            with a static ``(1, H, W, C)`` float input (raw pixels when ``fold`` is given).
         input_shape: ``(H, W, C)``.
-        predict: Calls the model on a float32 ``(N, H, W, C)`` batch and returns numpy ``(N, classes)``.
+        predict: Calls the model (unfolded) on a float32 ``(N, H, W, C)`` batch; returns numpy ``(N, classes)``.
         output_activation: ``"softmax"``, ``"logits"`` or ``"auto"`` when it cannot be told.
+        name: A file-name stem for the outputs.
     """
 
     make_converter: Any
     input_shape: tuple[int, int, int]
     predict: Any
     output_activation: str
+    name: str = "model"
+
+
+def load(model: Any, *, input_size: tuple[int, int] | None = None,
+         custom_objects: dict[str, Any] | None = None) -> LoadedModel:
+    """Load ``model`` with its batch pinned to 1.
+
+    Args:
+        model: A ``.keras``/``.h5`` path, a SavedModel folder, or an already built ``keras.Model`` (e.g. a
+            pretrained backbone from :mod:`edgeml_converters.backbones`, or a name it resolves).
+        input_size: ``(H, W)`` for a model whose input size is not fixed (``(None, None, C)``).
+        custom_objects: Classes/functions a Keras file needs to load (custom layers).
+
+    Raises:
+        ModelNotFoundError: ``model`` does not exist (and no pretrained name matches).
+        ModelCompatibilityError: a .tflite (nothing to quantize from), or not an image model.
+        ConversionError: Keras/TensorFlow cannot load it (names an unknown custom layer and how to register it).
+    """
+    import keras
+
+    if isinstance(model, keras.Model):
+        return _from_keras(model, model.name or "model", input_size)
+    p = Path(model)
+    if not p.exists():
+        resolved = _resolve_name(str(model))
+        if resolved is None:
+            raise ModelNotFoundError(f"Model not found: {str(p)!r}. Pass a .keras or .h5 file, or a SavedModel "
+                                     "folder.")
+        return load(resolved, input_size=input_size, custom_objects=custom_objects)
+    if p.is_file():
+        _tflite_hint(p)
+    if p.is_dir():
+        if not (p / "saved_model.pb").is_file():
+            raise ModelCompatibilityError(f"{str(p)!r} is a folder without saved_model.pb; not a SavedModel.")
+        from edgeml_converters.savedmodel_io import load_saved_model
+
+        return load_saved_model(p, input_size)
+    try:
+        loaded = keras.models.load_model(p, compile=False, custom_objects=custom_objects)
+    except Exception as exc:  # Keras raises many types for bad files; all mean the same thing here
+        raise _load_error(p, exc) from exc
+    return _from_keras(loaded, p.stem, input_size, p)
+
+
+def _resolve_name(name: str) -> Any:
+    """Return a ``keras.Model`` for a pretrained model name, or None (hook for ``edgeml_converters.backbones``)."""
+    if os.sep in name or "." in Path(name).name or importlib.util.find_spec("edgeml_converters.backbones") is None:
+        return None
+    backbones = importlib.import_module("edgeml_converters.backbones")
+    resolve = getattr(backbones, "resolve", None)
+    return resolve(name) if resolve is not None else None
+
+
+_UNKNOWN_OBJECT = re.compile(r"(?:Could not locate (?:class|function)|Unknown (?:layer|object|class)[^:']*:?)\s*"
+                             r"['\"]?([A-Za-z_][\w.>]*)")
+
+
+def _load_error(p: Path, exc: Exception) -> ConversionError:
+    text = str(exc)
+    match = _UNKNOWN_OBJECT.search(text)
+    if match:
+        name = match.group(1).split(">")[-1]
+        return ConversionError(
+            f"Keras cannot load {str(p)!r}: it uses the custom layer or function {name!r}, which is not "
+            f"registered. Pass the code that defines it: `edgeml convert --custom-objects my_layers.py` (a module "
+            f"defining {name}, or a CUSTOM_OBJECTS dict), or in Python convert(..., custom_objects={{{name!r}: "
+            f"{name}}}); or decorate the class with @keras.saving.register_keras_serializable()."
+        )
+    first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+    return ConversionError(f"Keras cannot load {str(p)!r}: {first}. Pass a .keras or .h5 model file.")
+
+
+def load_custom_objects(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Import a Python file and return its ``CUSTOM_OBJECTS`` dict, else every class/function it defines.
+
+    Raises:
+        ConversionError: The file is missing or fails to import.
+    """
+    p = Path(path)
+    spec = importlib.util.spec_from_file_location(f"edgeml_custom_objects_{p.stem}", p)
+    if not p.is_file() or spec is None or spec.loader is None:
+        raise ConversionError(f"Custom objects file not found: {str(p)!r}. Pass a .py file defining the layers.")
+    module = importlib.util.module_from_spec(spec)
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:  # user code: any failure is reported the same way
+        raise ConversionError(f"Importing custom objects from {str(p)!r} failed: {exc!r}.") from exc
+    explicit = getattr(module, "CUSTOM_OBJECTS", None)
+    if isinstance(explicit, dict):
+        return dict(explicit)
+    return {name: obj for name, obj in vars(module).items()
+            if not name.startswith("_") and callable(obj) and getattr(obj, "__module__", None) == module.__name__}
 
 
 def _tflite_hint(path: Path) -> None:
@@ -58,76 +173,68 @@ def _activation_of(model: Any) -> str:
     return "auto"
 
 
-def load(path: str | os.PathLike[str]) -> LoadedModel:
-    """Load ``path`` (``.keras``, ``.h5`` or a SavedModel folder) with its batch pinned to 1.
-
-    Raises:
-        ModelNotFoundError: ``path`` does not exist.
-        ModelCompatibilityError: ``path`` is a .tflite (nothing to quantize from), or not an image model.
-        ConversionError: Keras/TensorFlow cannot load it.
-    """
+def _from_keras(model: Any, name: str, input_size: tuple[int, int] | None, where: Any = None) -> LoadedModel:
+    import keras
     import tensorflow as tf
 
-    p = Path(path)
-    if not p.exists():
-        raise ModelNotFoundError(f"Model not found: {str(p)!r}. Pass a .keras or .h5 file, or a SavedModel folder.")
-    if p.is_file():
-        _tflite_hint(p)
-    if p.is_dir():
-        if not (p / "saved_model.pb").is_file():
-            raise ModelCompatibilityError(f"{str(p)!r} is a folder without saved_model.pb; not a SavedModel.")
-        return _load_saved_model(p, tf)
-    import keras
+    if len(model.inputs) != 1:
+        raise ModelCompatibilityError(f"{str(where or name)!r} has {len(model.inputs)} inputs; an image "
+                                      "classifier has one.")
+    shape = static_shape(tuple(model.inputs[0].shape[1:]), input_size, where or name)
 
-    try:
-        model = keras.models.load_model(p, compile=False)
-    except Exception as exc:  # Keras raises many types for bad files; all mean the same thing here
-        raise ConversionError(f"Keras cannot load {str(p)!r}: {exc}. Pass a .keras or .h5 model file.") from exc
-    shape = tuple(model.inputs[0].shape[1:])
-    _check_image_shape(shape, p)
-
-    def make_converter() -> Any:
+    def make_converter(fold: Fold | None = None) -> Any:
         # Re-wrapping with batch_size=1 gives the converter a static (1, H, W, C) signature; converting a
         # tf.function over the model instead leaves READ_VARIABLE ops that break calibration.
         image = keras.Input(shape, batch_size=1, name="image")
-        return tf.lite.TFLiteConverter.from_keras_model(keras.Model(image, model(image)))
+        x = fold_layer(fold, shape[2])(image) if fold is not None else image
+        return tf.lite.TFLiteConverter.from_keras_model(keras.Model(image, model(x), name=f"{name}_batch1"))
 
-    return LoadedModel(make_converter, shape, lambda batch: model.predict(batch, verbose=0), _activation_of(model))
+    def predict(batch: np.ndarray) -> np.ndarray:
+        return np.asarray(model.predict(batch, verbose=0, batch_size=64))
 
-
-def _load_saved_model(p: Path, tf: Any) -> LoadedModel:
-    loaded = tf.saved_model.load(str(p))
-    signature = loaded.signatures.get("serving_default")
-    if signature is None:
-        raise ModelCompatibilityError(f"{str(p)!r} has no 'serving_default' signature to convert.")
-    specs = list(signature.structured_input_signature[1].values())
-    if len(specs) != 1:
-        raise ModelCompatibilityError(f"{str(p)!r} has {len(specs)} inputs; an image classifier has one.")
-    shape = tuple(specs[0].shape[1:])
-    _check_image_shape(shape, p)
-    input_name = next(iter(signature.structured_input_signature[1]))
-
-    def call(x: Any) -> Any:
-        out = signature(**{input_name: x})
-        return next(iter(out.values()))
-
-    def make_converter() -> Any:
-        # Re-export with a batch-1 signature so the .tflite input is static; variables freeze on the way.
-        import tempfile
-
-        module = tf.Module()
-        module.loaded = loaded
-        module.serve = tf.function(call, input_signature=[tf.TensorSpec((1, *shape), tf.float32, name="image")])
-        tmp = tempfile.mkdtemp(prefix="edgeml-savedmodel-")
-        tf.saved_model.save(module, tmp, signatures=module.serve.get_concrete_function())
-        return tf.lite.TFLiteConverter.from_saved_model(tmp)
-
-    return LoadedModel(make_converter, shape, lambda batch: call(tf.constant(batch)).numpy(), "auto")
+    return LoadedModel(make_converter, shape, predict, _activation_of(model), name)
 
 
-def _check_image_shape(shape: tuple[Any, ...], p: Path) -> None:
-    if len(shape) != 3 or any(d is None for d in shape) or shape[2] not in (1, 3):
+def fold_layer(fold: Fold, channels: int) -> Any:
+    """Return a Keras layer computing ``(pixel - mean) / std`` (then RGB→BGR when asked) on raw pixels.
+
+    A plain ``Rescaling`` (MUL, ADD) for RGB; a 1×1 ``Conv2D`` whose kernel is the scaled channel permutation when
+    the model wants BGR (one CONV_2D, which int8 and the Edge TPU run natively).
+    """
+    from keras import initializers, layers
+
+    mean = np.resize(np.asarray(fold.mean, np.float64), channels)
+    std = np.resize(np.asarray(fold.std, np.float64), channels)
+    if fold.color_order == "bgr" and channels == 3:
+        kernel = np.zeros((1, 1, 3, 3))
+        for out in range(3):
+            kernel[0, 0, 2 - out, out] = 1.0 / std[out]
+        return layers.Conv2D(3, 1, name="edgeml_normalize_bgr", kernel_initializer=initializers.Constant(kernel),
+                             bias_initializer=initializers.Constant(-mean / std))
+    return layers.Rescaling(scale=(1.0 / std).astype(np.float32), offset=(-mean / std).astype(np.float32),
+                            name="edgeml_normalize")
+
+
+def static_shape(shape: Sequence[Any], input_size: tuple[int, int] | None, where: Any) -> tuple[int, int, int]:
+    """Return ``(H, W, C)`` with unknown H/W taken from ``input_size``.
+
+    Raises:
+        ModelCompatibilityError: Not an image input, or unknown H/W without ``input_size``.
+    """
+    if len(shape) != 3 or shape[2] not in (1, 3):
         raise ModelCompatibilityError(
-            f"{str(p)!r} input must be an image of known size (H, W, 1 or 3). Received: {shape}. "
-            "Rebuild the model with a fixed input size, e.g. keras.Input((224, 224, 3))."
+            f"{str(where)!r} input must be an image (H, W, 1 or 3). Received: {tuple(shape)}. Convert an image "
+            "classifier with one (H, W, C) input."
         )
+    if input_size is not None:
+        h, w = input_size
+        if (shape[0] not in (None, h)) or (shape[1] not in (None, w)):
+            raise ModelCompatibilityError(f"--input-size {h}x{w} does not match {str(where)!r}'s fixed input "
+                                          f"{tuple(shape)}. Omit --input-size or pass {shape[0]}x{shape[1]}.")
+        return int(h), int(w), int(shape[2])
+    if shape[0] is None or shape[1] is None:
+        raise ModelCompatibilityError(
+            f"{str(where)!r} has an input of unknown size {tuple(shape)}; TFLite needs a static shape. Pass "
+            "--input-size HxW (e.g. --input-size 224x224), the size the model was trained at."
+        )
+    return int(shape[0]), int(shape[1]), int(shape[2])

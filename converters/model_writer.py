@@ -1,0 +1,164 @@
+"""Convert one quantization mode, check the graph, and write the .tflite with its metadata (used by convert)."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from edgeml import metadata, preprocess
+from edgeml._version import __version__
+from edgeml.errors import ConversionError, ModelCompatibilityError
+from edgeml.preprocess import Preprocessing
+from edgeml.tensors import TensorSpec
+from edgeml_converters import calibration, report_graph, tflite_metadata
+from edgeml_converters.keras_io import Fold, LoadedModel
+
+log = logging.getLogger(__name__)
+
+__all__ = ["WrittenModel", "write_model"]
+
+
+@dataclass
+class WrittenModel:
+    """One model file :func:`write_model` wrote.
+
+    Attributes:
+        path: The .tflite.
+        mode: ``float32``, ``float16``, ``dynamic`` or ``int8``; ``io``: its input/output type name.
+        input, output: The tensors as the runtime sees them.
+        exact_input: For integer inputs, whether the runtime can copy pixel bytes in unchanged (or with the
+            int8 bit flip); None for float inputs.
+        content_sha256: Hash of the converter's flatbuffer (before metadata), recorded inside the model.
+        agreement: Top-1 agreement with the float model on held-out images, when checked.
+    """
+
+    path: Path
+    mode: str
+    io: str
+    input: TensorSpec
+    output: TensorSpec
+    exact_input: bool | None
+    content_sha256: str
+    graph: report_graph.GraphSummary
+    agreement: float | None = None
+    checked_images: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+def write_model(loaded: LoadedModel, mode: str, io: str | None, out_dir: Path, *, calib: Sequence[Any],
+                preprocessing: Preprocessing, color_order: str, fold: Fold | None,
+                labels: tuple[str, ...] | None, progress: bool) -> WrittenModel:
+    """Convert ``loaded`` in ``mode`` and write ``out_dir/<name>_<mode>.tflite``.
+
+    Raises:
+        ConversionError: The converter fails, or an int8 model keeps float ops (named in the message).
+        ModelCompatibilityError: The labels do not match the model's outputs.
+    """
+    from edgeml_converters.convert import explain_failure
+    from edgeml_converters.tf import import_tensorflow
+
+    tf = import_tensorflow()
+    size = loaded.input_shape
+    # What the converted graph itself expects: raw RGB pixels when the preprocessing is folded in.
+    model_prep = Preprocessing.from_dict({**preprocessing.to_dict(), "mean": [0.0], "std": [1.0]}) if fold \
+        else preprocessing
+    model_order = "rgb" if fold else color_order
+    io = io or ("uint8" if mode == "int8" else "float32")
+    converter = loaded.make_converter(fold)
+    if mode in ("float16", "dynamic", "int8"):
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    if mode == "float16":
+        converter.target_spec.supported_types = [tf.float16]
+    if mode == "int8":
+        log.info("Calibrating on %d images", len(calib))
+        converter.representative_dataset = lambda: calibration.representative_dataset(
+            calib, size, model_prep, progress, model_order)
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+        converter.inference_input_type = converter.inference_output_type = getattr(tf, io)
+    try:
+        flatbuffer = converter.convert()
+    except Exception as exc:  # the converter raises ConverterError/ValueError/RuntimeError for unsupported graphs
+        raise explain_failure(loaded.name, mode, exc) from exc
+
+    graph = report_graph.summarize(flatbuffer)
+    if mode == "int8":
+        leftovers = report_graph.float_ops(graph)
+        if leftovers:
+            raise ConversionError(
+                f"{loaded.name!r} has op(s) without an int8 kernel: {', '.join(leftovers)} (TFLite would run "
+                "them in float between DEQUANTIZE/QUANTIZE, so the model is not fully int8 nor Edge-TPU-ready). "
+                "Use --quantize dynamic, or swap the layer producing them for int8-friendly ops."
+            )
+    digest = hashlib.sha256(flatbuffer).hexdigest()
+    info = _info(loaded, mode, io, model_prep, model_order, preprocessing, color_order, fold, len(calib), digest,
+                 graph, tf)
+    std_meta = tflite_metadata.build_metadata(tflite_metadata.ImageClassifierMetadata(
+        name=loaded.name, description=f"Image classifier ({mode}, {io} I/O) converted by edgeml {__version__}.",
+        version=digest[:16], width=size[1], height=size[0], channels=size[2], mean=model_prep.mean,
+        std=model_prep.std, labels_file=metadata.LABELS_FILE if labels is not None else None,
+    ))
+    files = {metadata.METADATA_FILE: metadata.write_json(info)}
+    if labels is not None:
+        files[metadata.LABELS_FILE] = ("\n".join(labels) + "\n").encode("utf-8")
+    path = out_dir / f"{loaded.name}_{mode}.tflite"
+    path.write_bytes(metadata.embed(tflite_metadata.add_metadata(flatbuffer, std_meta), files))
+    return _verify(path, mode, io, size, model_prep, labels, digest, graph)
+
+
+def _info(loaded: LoadedModel, mode: str, io: str, model_prep: Preprocessing, model_order: str,
+          declared: Preprocessing, color_order: str, fold: Fold | None, calib_count: int, digest: str,
+          graph: report_graph.GraphSummary, tf: Any) -> dict[str, Any]:
+    import keras
+
+    quant = graph.input_quantization
+    return {
+        "task": "image_classification",
+        "quantization": mode,
+        "io": io,
+        "preprocessing": model_prep.to_dict(),
+        "color_order": model_order if loaded.input_shape[2] == 3 else None,
+        "declared_preprocessing": {**declared.to_dict(),
+                                   "color_order": color_order if loaded.input_shape[2] == 3 else None},
+        "folded": fold is not None,
+        "input_quantization": {"scale": quant[0], "zero_point": quant[1]} if quant else None,
+        "output_activation": loaded.output_activation,
+        "source": loaded.name,
+        "calibration_images": calib_count if mode == "int8" else 0,
+        "content_sha256": digest,
+        "versions": {"edgeml": __version__, "tensorflow": tf.__version__, "keras": keras.__version__},
+    }
+
+
+def _verify(path: Path, mode: str, io: str, size: tuple[int, int, int], prep: Preprocessing,
+            labels: tuple[str, ...] | None, digest: str, graph: report_graph.GraphSummary) -> WrittenModel:
+    from edgeml.interpreter import open_interpreter
+
+    interpreter, _ = open_interpreter(path)
+    inp = TensorSpec.from_details(interpreter.get_input_details()[0])
+    out = TensorSpec.from_details(interpreter.get_output_details()[0])
+    if inp.shape != (1, *size):
+        raise ConversionError(f"Converted input shape {inp.shape} is not the static (1, {size}) asked for.")
+    if inp.dtype != np.dtype(io) or out.dtype != np.dtype(io):
+        raise ConversionError(f"Converted {mode} model has {inp.dtype_name} input and {out.dtype_name} output; "
+                              f"expected {io} for both.")
+    if labels is not None and len(labels) != int(np.prod(out.shape)):
+        raise ModelCompatibilityError(
+            f"{len(labels)} labels given but the model has {int(np.prod(out.shape))} outputs. "
+            "Pass the labels file that matches the model's classes, one per line in output order."
+        )
+    written = WrittenModel(path, mode, io, inp, out, None, digest, graph)
+    if inp.quantized:
+        offset = preprocess._identity_offset(inp, prep, size[2])
+        written.exact_input = offset == {"uint8": 0, "int8": -128}.get(io)
+        if not written.exact_input:
+            note = (f"{path.name}: input quantization (scale={inp.scale:.6g}, zero_point={inp.zero_point}) does not "
+                    "cancel the normalisation; the runtime will requantize each frame (slower, still correct).")
+            log.warning(note)
+            written.notes.append(note)
+    return written

@@ -1,33 +1,65 @@
-"""``edgeml convert``: Keras model → quantized .tflite (host only; needs the [convert] extra)."""
+"""``edgeml convert``: Keras model → quantized .tflite with metadata inside (host only; needs the [convert] extra)."""
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import sys
+
+from edgeml.errors import ConversionError
+
+QUANTIZE_MODES = ("float32", "float16", "dynamic", "int8")
+PRESET_NAMES = ("imagenet", "[-1,1]", "[0,1]", "raw")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "convert", help="convert a Keras model to a quantized .tflite (host, needs TensorFlow)",
-        description="Convert a Keras model (.keras, .h5 or SavedModel folder) into a .tflite calibrated on real "
-                    "images. int8 models take uint8 pixels and give uint8 scores, with a static (1, H, W, C) input.",
+        description="Convert a Keras model (.keras, .h5 or SavedModel folder) into .tflite files (one per "
+                    "--quantize mode) with a static (1, H, W, C) input, labels and preprocessing inside as standard "
+                    "TFLite metadata. int8 models are calibrated on real images and take raw uint8 pixels.",
     )
-    p.add_argument("model", metavar="MODEL", help=".keras or .h5 file, or SavedModel folder")
-    p.add_argument("--calibration", metavar="DIR", help="folder of images (optionally one sub-folder per class); "
-                   "required for int8")
-    p.add_argument("--output", "-o", metavar="OUT_DIR", required=True, help="folder to write the model into")
-    p.add_argument("--quantize", choices=("int8", "float32"), default="int8", help="default: int8")
+    p.add_argument("model", metavar="MODEL", help=".keras or .h5 file, SavedModel folder, or a pretrained name")
+    p.add_argument("--output", "-o", metavar="OUT_DIR", required=True, help="folder to write the models into")
+    p.add_argument("--quantize", nargs="+", choices=QUANTIZE_MODES, default=["int8"], metavar="MODE",
+                   help=f"one or more of {', '.join(QUANTIZE_MODES)} (default: int8)")
+    p.add_argument("--io", choices=("uint8", "int8", "float32"), help="input/output type of int8 models "
+                   "(default: uint8)")
+    p.add_argument("--calibration", metavar="DIR|GLOB|NPZ", help="real images: a folder (optionally one "
+                   "sub-folder per class), a quoted glob, or an .npz of uint8 (N, H, W, C); required for int8")
+    p.add_argument("--max-calibration-images", type=int, default=300, metavar="N", help="default: 300")
     p.add_argument("--labels", metavar="FILE", help="class names, one per line, embedded in the model")
-    p.add_argument("--resize", choices=("stretch", "center_crop"), default="stretch",
-                   help="how images are fitted to the input size (recorded in the model; default: stretch)")
-    p.add_argument("--crop-fraction", type=float, default=1.0, help="with center_crop: short-side fraction kept")
-    p.add_argument("--mean", type=float, nargs="+", default=[0.0],
-                   help="per-channel mean in pixel units the model expects subtracted (default: 0)")
-    p.add_argument("--std", type=float, nargs="+", default=[1.0],
-                   help="per-channel std in pixel units the model expects divided by (default: 1)")
-    p.add_argument("--max-calibration-images", type=int, default=300, help="default: 300")
+    norm = p.add_mutually_exclusive_group()
+    norm.add_argument("--preset", choices=PRESET_NAMES, help="training normalisation: imagenet (torchvision "
+                      "mean/std), [-1,1], [0,1] or raw 0..255 (default: raw)")
+    norm.add_argument("--mean", type=float, nargs="+", help="per-channel mean in pixel units (with --std)")
+    p.add_argument("--std", type=float, nargs="+", help="per-channel std in pixel units (with --mean)")
+    p.add_argument("--resize", choices=("stretch", "center-crop", "letterbox"), default="stretch",
+                   help="how frames are fitted to the input size (recorded in the model; default: stretch)")
+    p.add_argument("--crop-fraction", type=float, default=1.0, help="with center-crop: short-side fraction kept")
+    p.add_argument("--color-order", choices=("rgb", "bgr"), default="rgb",
+                   help="channel order the model was trained with (bgr: OpenCV-style; folded into the model)")
+    p.add_argument("--no-fold", dest="fold", action="store_false",
+                   help="record the normalisation in the metadata instead of folding it into the model")
+    p.add_argument("--input-size", metavar="HxW", help="input size for models whose H/W are not fixed")
+    p.add_argument("--custom-objects", metavar="FILE.py", help="Python file defining custom Keras layers")
+    p.add_argument("--eval", metavar="DIR", help="labelled folder (one sub-folder per class): write report.json, "
+                   "report.md and plots comparing float with every produced model")
+    p.add_argument("--eval-images", type=int, metavar="N", help="evaluate on at most N images")
+    p.add_argument("--json", action="store_true", help="print one JSON object per written file")
     p.set_defaults(func=run)
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    """Parse ``"224x224"`` → ``(224, 224)``; raise :class:`ConversionError` with the expected form."""
+    try:
+        h, w = (int(v) for v in text.lower().split("x"))
+        if h > 0 and w > 0:
+            return h, w
+    except ValueError:
+        pass
+    raise ConversionError(f"--input-size must be HxW with positive integers, e.g. 224x224. Received: {text!r}")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -35,19 +67,35 @@ def run(args: argparse.Namespace) -> int:
 
     import_tensorflow("edgeml convert (run it on the host, not the Raspberry Pi)")
     from edgeml.preprocess import Preprocessing
-    from edgeml_converters.convert import convert
+    from edgeml_converters.convert import convert, preset
+    from edgeml_converters.keras_io import load_custom_objects
 
+    if (args.mean is None) != (args.std is None):
+        raise ConversionError("--mean and --std go together (pixel units, e.g. --mean 127.5 --std 127.5); "
+                              "or use --preset.")
+    mean, std = (args.mean, args.std) if args.mean is not None else preset(args.preset or "raw")
+    try:
+        prep = Preprocessing.from_dict({"resize": args.resize.replace("-", "_"), "crop_fraction": args.crop_fraction,
+                                        "mean": mean, "std": std})
+    except ValueError as exc:
+        raise ConversionError(f"Invalid preprocessing: {exc}. (resize letterbox needs an edgeml runtime that "
+                              "supports it.)") from exc
+    custom = load_custom_objects(args.custom_objects) if args.custom_objects else None
     # Keras prints export details on stdout; stdout is for results only.
     with contextlib.redirect_stdout(sys.stderr):
         result = convert(
-            args.model,
-            output_dir=args.output,
-            calibration_dir=args.calibration,
-            quantize=args.quantize,
-            labels=args.labels,
-            preprocessing=Preprocessing(resize=args.resize, crop_fraction=args.crop_fraction,
-                                        mean=tuple(args.mean), std=tuple(args.std)),
-            max_calibration_images=args.max_calibration_images,
+            args.model, output_dir=args.output, calibration_dir=args.calibration, quantize=args.quantize,
+            io=args.io, labels=args.labels, preprocessing=prep, color_order=args.color_order, fold=args.fold,
+            input_size=parse_size(args.input_size) if args.input_size else None, custom_objects=custom,
+            max_calibration_images=args.max_calibration_images, eval_dir=args.eval, eval_images=args.eval_images,
         )
-    print(result.model_path)
+    for m in result.models:
+        if args.json:
+            print(json.dumps({"path": str(m.path), "quantize": m.mode, "io": m.io, "bytes": m.path.stat().st_size,
+                              "input": m.input.to_dict(), "exact_input": m.exact_input, "agreement": m.agreement,
+                              "content_sha256": m.content_sha256}))
+        else:
+            print(m.path)
+    for path in result.files[len(result.models):]:
+        print(json.dumps({"path": str(path)}) if args.json else path)
     return 0

@@ -1,0 +1,191 @@
+"""Accuracy report: the float model vs every converted model on a labelled folder → report.json, report.md, plots.
+
+For each model: top-1 accuracy, top-1 agreement with the float (Keras) model, per-class accuracy, confusion
+matrix, file size, op histogram and tensor dtypes (from the flatbuffer), input exactness and host latency. Images
+go through the edgeml runtime (:class:`edgeml.Classifier`), the same path a device takes.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from edgeml.errors import ConversionError, LabelsError
+from edgeml.image import find_images
+from edgeml.preprocess import Preprocessing
+from edgeml_converters import calibration
+from edgeml_converters.keras_io import LoadedModel
+from edgeml_converters.model_writer import WrittenModel
+
+log = logging.getLogger(__name__)
+
+__all__ = ["eval_set", "write_report"]
+
+_INDEX_PREFIX = re.compile(r"^(\d+)[_\- ](.*)$")
+
+
+def _norm(name: str) -> str:
+    return re.sub(r"[^0-9a-z]+", "", name.lower())
+
+
+def eval_set(folder: str | os.PathLike[str], labels: Sequence[str] | None,
+             limit: int | None = None) -> tuple[list[Path], np.ndarray, tuple[str, ...]]:
+    """Return ``(image paths, true class indices int64 (N,), class names)`` of a labelled folder.
+
+    Sub-folder names match labels ignoring case and punctuation, optionally prefixed ``"<index>_"`` (``9_Ankle-boot``
+    ↔ ``Ankle boot``). Without labels, sorted sub-folder names are the classes (as Keras's
+    ``image_dataset_from_directory`` orders them).
+
+    Raises:
+        LabelsError: A sub-folder matches no label.
+        ConversionError: No labelled images.
+    """
+    root = Path(folder)
+    paths = find_images(root)
+    by_folder: dict[str, list[Path]] = {}
+    for p in paths:
+        if p.parent != root:
+            by_folder.setdefault(p.relative_to(root).parts[0], []).append(p)
+    if not by_folder:
+        raise ConversionError(f"No labelled images in {str(root)!r}: put each class's images in a sub-folder "
+                              "named after its label (e.g. eval/cat/*.jpg, eval/dog/*.jpg).")
+    names = tuple(labels) if labels is not None else tuple(sorted(by_folder))
+    lookup = {_norm(n): i for i, n in enumerate(names)}
+    classes: dict[str, int] = {}
+    for folder_name in by_folder:
+        m = _INDEX_PREFIX.match(folder_name)
+        index = lookup.get(_norm(folder_name))
+        if index is None and m and _norm(m.group(2)) in lookup:
+            index = lookup[_norm(m.group(2))]
+        if index is not None:
+            classes[folder_name] = index
+    unmatched = sorted(set(by_folder) - set(classes))
+    if unmatched:
+        raise LabelsError(
+            f"Eval folder {str(root)!r} has class folders that match no label: {unmatched[:5]}"
+            f"{' ...' if len(unmatched) > 5 else ''}; labels are {list(names[:5])}{' ...' if len(names) > 5 else ''}"
+            ". Name each sub-folder after its label (or '<index>_<label>'), or pass the matching --labels file."
+        )
+    picked = sorted(calibration.pick_images(root, limit or len(paths)))
+    picked = [p for p in picked if p.parent != root]
+    truth = np.array([classes[p.relative_to(root).parts[0]] for p in picked], dtype=np.int64)
+    return picked, truth, names
+
+
+def write_report(models: Sequence[WrittenModel], loaded: LoadedModel, eval_dir: str | os.PathLike[str],
+                 out_dir: Path, *, labels: Sequence[str] | None, preprocessing: Preprocessing, color_order: str,
+                 limit: int | None = None, progress: bool = True) -> list[Path]:
+    """Evaluate ``models`` and the float model on ``eval_dir``; write the report into ``out_dir``.
+
+    Returns:
+        The files written: ``report.json`` first, then ``report.md`` and the plot PNGs.
+    """
+    from edgeml.classifier import Classifier
+
+    paths, truth, names = eval_set(eval_dir, labels, limit)
+    log.info("Evaluating on %d images from %s", len(paths), eval_dir)
+    pixels = np.stack([calibration.pixels_for(p, loaded.input_shape, preprocessing) for p in paths])
+    model_in = pixels[..., ::-1] if color_order == "bgr" and pixels.shape[-1] == 3 else pixels
+    float_top = np.argmax(loaded.predict(calibration.normalize(model_in, preprocessing)), axis=-1)
+    if len(names) != int(np.max(float_top)) + 1 and labels is None and int(np.max(float_top)) >= len(names):
+        raise LabelsError(f"The model predicts class {int(np.max(float_top))} but {eval_dir!r} has only "
+                          f"{len(names)} class folders. Pass --labels so folders can be matched to outputs.")
+    entries = [_entry("float (Keras)", None, float_top, float_top, truth, len(names))]
+    for m in models:
+        clf = Classifier(m.path)
+        iterator: Any = pixels
+        if progress:
+            from edgeml._optional import require
+
+            iterator = require("tqdm").tqdm(pixels, desc=f"eval {m.mode}", unit="img", leave=False)
+        top = np.array([int(np.argmax(clf.scores(px[..., 0] if px.shape[-1] == 1 else px))) for px in iterator])
+        entry = _entry(m.path.name, m, top, float_top, truth, len(names))
+        entry["latency_ms"] = _latency(clf, pixels[0])
+        entries.append(entry)
+    report = {
+        "eval_dir": str(eval_dir),
+        "images": len(paths),
+        "classes": list(names),
+        "preprocessing": {**preprocessing.to_dict(), "color_order": color_order},
+        "models": entries,
+    }
+    out_dir.mkdir(parents=True, exist_ok=True)
+    json_path, md_path = out_dir / "report.json", out_dir / "report.md"
+    json_path.write_text(json.dumps(report, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    from edgeml_converters.report_plots import plot_report
+
+    plots = plot_report(report, out_dir)
+    md_path.write_text(render_markdown(report, [p.name for p in plots]), encoding="utf-8")
+    return [json_path, md_path, *plots]
+
+
+def _entry(name: str, m: WrittenModel | None, top: np.ndarray, float_top: np.ndarray, truth: np.ndarray,
+           classes: int) -> dict[str, Any]:
+    confusion = np.zeros((classes, classes), dtype=np.int64)
+    np.add.at(confusion, (truth, np.clip(top, 0, classes - 1)), 1)
+    per_class = [float(confusion[c, c] / confusion[c].sum()) if confusion[c].sum() else None for c in range(classes)]
+    entry: dict[str, Any] = {
+        "name": name,
+        "top1_accuracy": float(np.mean(top == truth)),
+        "agreement_with_float": float(np.mean(top == float_top)),
+        "per_class_accuracy": per_class,
+        "confusion_matrix": confusion.tolist(),
+    }
+    if m is not None:
+        entry.update({
+            "path": str(m.path), "quantize": m.mode, "io": m.io, "file_bytes": m.path.stat().st_size,
+            "input": m.input.to_dict(), "output": m.output.to_dict(), "exact_input": m.exact_input,
+            "ops": m.graph.ops, "tensor_dtypes": m.graph.tensor_dtypes, "content_sha256": m.content_sha256,
+        })
+    return entry
+
+
+def _latency(clf: Any, pixels: np.ndarray, runs: int = 30) -> float:
+    """Median host invoke time (ms) of one prepared input; a figure for comparison, not a device benchmark."""
+    tensor = clf.preprocess(pixels[..., 0] if pixels.shape[-1] == 1 else pixels)
+    for _ in range(3):
+        clf.invoke(tensor)
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        clf.invoke(tensor)
+        times.append(time.perf_counter() - start)
+    return round(float(np.median(times)) * 1000, 4)
+
+
+def render_markdown(report: dict[str, Any], plots: Sequence[str]) -> str:
+    """Return ``report.md``: one table over all models, per-class accuracy and the plots."""
+    lines = [f"# Conversion report\n\n{report['images']} images from `{report['eval_dir']}`, "
+             f"{len(report['classes'])} classes.\n",
+             "| model | top-1 | Δ vs float (points) | agreement with float | size (KiB) | input | exact input "
+             "| host latency (ms) |", "|---|---|---|---|---|---|---|---|"]
+    base = report["models"][0]["top1_accuracy"]
+    for e in report["models"]:
+        inp = e.get("input")
+        spec = f"{inp['dtype']} scale={inp['scale']:g} zp={inp['zero_point']}" if inp else "float"
+        size = f"{e['file_bytes'] / 1024:.1f}" if "file_bytes" in e else "—"
+        lines.append(f"| {e['name']} | {e['top1_accuracy']:.2%} | {100 * (e['top1_accuracy'] - base):+.2f} "
+                     f"| {e['agreement_with_float']:.2%} | {size} | {spec} | {e.get('exact_input', '—')} "
+                     f"| {e.get('latency_ms', '—')} |")
+    lines += ["", "## Per-class top-1 accuracy", "",
+              "| class | " + " | ".join(e["name"] for e in report["models"]) + " |",
+              "|---|" + "---|" * len(report["models"])]
+    for c, name in enumerate(report["classes"]):
+        cells = [f"{e['per_class_accuracy'][c]:.1%}" if e["per_class_accuracy"][c] is not None else "—"
+                 for e in report["models"]]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    lines += ["", "## Ops and tensor types", ""]
+    for e in report["models"][1:]:
+        ops = ", ".join(f"{k}×{v}" for k, v in e["ops"].items())
+        dtypes = ", ".join(f"{k}×{v}" for k, v in e["tensor_dtypes"].items())
+        lines.append(f"- **{e['name']}**: ops {ops}; tensors {dtypes}")
+    lines += ["", *(f"![{p}]({p})" for p in plots), ""]
+    return "\n".join(lines)

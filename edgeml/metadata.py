@@ -134,8 +134,11 @@ def read_tflite_metadata(model: bytes, name: str | os.PathLike[str] = "model") -
         return None
     try:
         meta = _metadata_buffer(root(model), model)
-        if meta is None or meta[4:8] != b"M001":
-            return None
+    except ModelFormatError:
+        return None  # not a readable model flatbuffer: the interpreter reports that, with its own message
+    if meta is None or meta[4:8] != b"M001":
+        return None
+    try:
         return _parse_model_metadata(root(meta))
     except (ModelFormatError, UnicodeDecodeError) as exc:
         raise ModelFormatError(f"{str(name)!r} has a corrupt {TFLITE_METADATA} entry ({exc}). "
@@ -197,7 +200,10 @@ def embed(model: bytes, files: dict[str, bytes]) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_STORED) as archive:
         for name, data in files.items():
-            archive.writestr(name, data)
+            # A fixed timestamp: the same model and files give the same bytes (reproducible builds).
+            info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+            info.external_attr = 0o644 << 16
+            archive.writestr(info, data, compress_type=zipfile.ZIP_STORED)
     return model + buffer.getvalue()
 
 

@@ -152,6 +152,10 @@ def convert(
             "like the ones the model will see), or use --quantize float32|float16|dynamic."
         )
     label_names = read_labels(labels) if labels is not None else None
+    if eval_dir is not None:
+        from edgeml_converters.report import eval_set
+
+        eval_set(eval_dir, label_names, eval_images)  # fail before converting, not after
     loaded = keras_io.load(model, input_size=input_size, custom_objects=custom_objects)
     size = loaded.input_shape
 

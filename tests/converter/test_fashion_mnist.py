@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import shutil
 import zipfile
 
 import numpy as np
@@ -78,10 +80,27 @@ def test_empty_calibration_folder_is_refused(fashion, tmp_path):
 
 def test_cli_convert_writes_a_working_model(fashion, tmp_path):
     proc = run_cli("convert", str(fashion.model), "--calibration", str(fashion.calibration_dir),
-                   "--output", str(tmp_path), "--labels", str(fashion.labels), "--max-calibration-images", "100")
+                   "--output", str(tmp_path), "--labels", str(fashion.labels), "--max-calibration-images", "100",
+                   "--preset", "raw", "--quantize", "int8", "dynamic", "--json")
     assert proc.returncode == 0, proc.stderr
     model = tmp_path / "fashion_cnn_int8.tflite"
-    assert proc.stdout.strip() == str(model)
+    lines = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert [line["path"] for line in lines] == [str(model), str(tmp_path / "fashion_cnn_dynamic.tflite"),
+                                                str(tmp_path / "labels.txt")]
+    assert lines[0]["input"]["dtype"] == "uint8" and lines[0]["exact_input"] is True
+    assert lines[1]["quantize"] == "dynamic" and lines[1]["input"]["dtype"] == "float32"
     assert "calibrating" in proc.stderr or "Calibrating" in proc.stderr  # progress goes to stderr
     image = next(fashion.test_dir.glob("9_*/*.png"))
     assert Classifier(model).classify(image, top_k=1)[0].label == "Ankle boot"
+
+
+def test_cli_refuses_an_eval_folder_whose_classes_match_no_label(fashion, tmp_path):
+    """Checked before converting: exit 1 with one line naming the folder, the labels and the fix."""
+    (tmp_path / "eval" / "cats").mkdir(parents=True)
+    shutil.copy(next(fashion.test_dir.glob("0_*/*.png")), tmp_path / "eval" / "cats" / "a.png")
+    proc = run_cli("convert", str(fashion.model), "--output", str(tmp_path / "out"), "--quantize", "float32",
+                   "--labels", str(fashion.labels), "--eval", str(tmp_path / "eval"))
+    assert proc.returncode == 1, proc.stderr
+    assert "match no label: ['cats']" in proc.stderr and "--labels" in proc.stderr
+    assert proc.stderr.strip().count("\n") == 0
+    assert not (tmp_path / "out").exists()

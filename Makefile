@@ -11,7 +11,7 @@ APT_PACKAGES := dataset-fashion-mnist opencv-doc
 APT_MARKERS  := /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz \
                 /usr/share/doc/opencv-doc/examples/data/vtest.avi
 
-.PHONY: demo test test-runtime lint typecheck check clean system-deps venv
+.PHONY: demo test test-runtime test-mediapipe lint typecheck check clean system-deps venv
 
 demo: venv system-deps
 	$(PY) -m edgeml_converters.demo --build $(BUILD)/demo
@@ -30,6 +30,17 @@ test-runtime: $(RUNTIME_VENV)/.installed
 $(RUNTIME_VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(RUNTIME_VENV)
 	$(RUNTIME_VENV)/bin/pip install --quiet . "numpy<2" pytest scikit-image
+	touch $@
+
+# Optional interop check, not part of `make test`: MediaPipe Tasks' ImageClassifier reads a model we wrote and
+# returns our top-1. mediapipe pulls opencv-contrib-python (clashes with headless), so it gets its own venv.
+MEDIAPIPE_VENV := build/mediapipe-venv
+test-mediapipe: venv system-deps $(MEDIAPIPE_VENV)/.installed
+	$(PY) -m pytest -p no:cacheprovider -m optional tests/optional
+
+$(MEDIAPIPE_VENV)/.installed:
+	$(PYTHON) -m venv $(MEDIAPIPE_VENV)
+	$(MEDIAPIPE_VENV)/bin/pip install --quiet "mediapipe>=0.10.14" numpy
 	touch $@
 
 lint: venv

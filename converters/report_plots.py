@@ -23,7 +23,7 @@ def plot_report(report: dict[str, Any], out_dir: Path) -> list[Path]:
     short = [c if len(c) <= 14 else c[:13] + "…" for c in classes]
 
     fig, axes = plt.subplots(1, len(models), figsize=(4.2 * len(models), 4.4), squeeze=False)
-    for ax, entry in zip(axes[0], models):
+    for ax, entry in zip(axes[0], models, strict=False):
         cm = np.asarray(entry["confusion_matrix"], dtype=np.float64)
         rows = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1)
         ax.imshow(rows, cmap="Blues", vmin=0, vmax=1)

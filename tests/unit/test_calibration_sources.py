@@ -74,7 +74,8 @@ def test_eval_folders_match_labels_by_name_or_index_prefix(tmp_path, photos):
         (tmp_path / folder).mkdir()
         Image.fromarray(photos["coffee"]).save(tmp_path / folder / "a.png")
     paths, truth, names = eval_set(tmp_path, ["T-shirt/top", "Trouser", "Ankle boot"])
-    assert sorted(zip((p.parent.name for p in paths), truth.tolist())) == [("0_T-shirt-top", 0), ("ankle boot", 2)]
+    pairs = sorted(zip((p.parent.name for p in paths), truth.tolist(), strict=True))
+    assert pairs == [("0_T-shirt-top", 0), ("ankle boot", 2)]
     assert names[2] == "Ankle boot"
 
 

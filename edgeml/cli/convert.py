@@ -27,6 +27,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--std", type=float, nargs="+", default=[1.0],
                    help="per-channel std in pixel units the model expects divided by (default: 1)")
     p.add_argument("--max-calibration-images", type=int, default=300, help="default: 300")
+    p.add_argument("--target", choices=("cpu", "edgetpu"), default="cpu",
+                   help="edgetpu: check the int8 model for the Edge TPU, then run edgetpu_compiler if installed")
+    p.add_argument("--allow-cpu-ops", action="store_true", help="with --target edgetpu: warn instead of refusing "
+                   "when ops are predicted to run on the CPU")
+    p.add_argument("--min-runtime", type=int, help="with --target edgetpu: edgetpu_compiler -m (e.g. 13 or 14)")
+    p.add_argument("--segments", type=int, help="with --target edgetpu: edgetpu_compiler -n (pipelining)")
     p.set_defaults(func=run)
 
 
@@ -50,4 +56,10 @@ def run(args: argparse.Namespace) -> int:
             max_calibration_images=args.max_calibration_images,
         )
     print(result.model_path)
+    if args.target == "edgetpu":
+        from edgeml_converters.edgetpu import target_edgetpu
+
+        for path in target_edgetpu(result.model_path, args.output, allow_cpu_ops=args.allow_cpu_ops,
+                                   min_runtime=args.min_runtime, segments=args.segments).outputs:
+            print(path)
     return 0

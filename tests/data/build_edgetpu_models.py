@@ -10,6 +10,7 @@ Each model is a real Keras model converted by TensorFlow's TFLite converter, int
 - ``upsample_int8.tflite``: ``UpSampling2D`` nearest (Keras 3 lowers it to TILE/reshape ops).
 - ``tiny_float32.tflite``: the tiny model left float: nothing maps to the Edge TPU.
 - ``dynamic_int8.tflite``: like tiny_int8 but with a dynamic batch dimension (shape signature -1).
+- ``tiny_int8_edgetpu.tflite``: tiny_int8 shaped like an edgetpu_compiler output (see :func:`edgetpu_structured`).
 """
 
 from __future__ import annotations
@@ -96,8 +97,40 @@ def main() -> int:
     for name, (model, int8, dynamic) in models.items():
         (HERE / f"{name}.tflite").write_bytes(_convert(tf, model, int8, dynamic))
         print(HERE / f"{name}.tflite")
+    edgetpu_structured(HERE / "tiny_int8.tflite", HERE / "tiny_int8_edgetpu.tflite")
     return 0
 
 
+
+def edgetpu_structured(src: Path, dst: Path) -> None:
+    """Write ``dst``: ``src`` with its int8 core replaced by one ``edgetpu-custom-op``, as edgetpu_compiler does.
+
+    Only the graph structure of a compiled model (QUANTIZE → edgetpu-custom-op → QUANTIZE); the custom op's
+    payload (the TPU instructions only the compiler can make) is empty. A TFLite interpreter without the Edge TPU
+    delegate refuses it exactly as it refuses a real compiled model. Needs flatbuffers and ai_edge_litert only.
+    """
+    import flatbuffers
+    from ai_edge_litert import schema_py_generated as schema
+
+    model = schema.ModelT.InitFromPackedBuf(src.read_bytes(), 0)
+    sg = model.subgraphs[0]
+    first, last = sg.operators[0], sg.operators[-1]
+    custom = schema.OperatorCodeT()
+    custom.builtinCode = custom.deprecatedBuiltinCode = schema.BuiltinOperator.CUSTOM
+    custom.customCode, custom.version = "edgetpu-custom-op", 1
+    model.operatorCodes.append(custom)
+    core = schema.OperatorT()
+    core.opcodeIndex = len(model.operatorCodes) - 1
+    core.inputs, core.outputs = list(first.outputs), list(last.inputs)
+    core.customOptions = []
+    sg.operators = [first, core, last]
+    builder = flatbuffers.Builder(1024)
+    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
+    dst.write_bytes(bytes(builder.Output()))
+
+
 if __name__ == "__main__":
+    if sys.argv[1:] == ["--edgetpu-structured"]:  # no TensorFlow needed for this one
+        edgetpu_structured(HERE / "tiny_int8.tflite", HERE / "tiny_int8_edgetpu.tflite")
+        sys.exit(0)
     sys.exit(main())

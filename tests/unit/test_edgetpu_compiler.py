@@ -140,3 +140,31 @@ def test_missing_compiler_says_how_to_install(monkeypatch, tmp_path):
     monkeypatch.setenv("EDGETPU_COMPILER", str(tmp_path / "nope"))
     with pytest.raises(CompilerNotFoundError, match="EDGETPU_COMPILER=.*not an executable.*coral-edgetpu-stable"):
         find_compiler()
+
+
+def test_target_edgetpu_refuses_unmappable_models_before_compiling(compiler_double, tmp_path):
+    from edgeml_converters.edgetpu import target_edgetpu
+
+    with pytest.raises(ConversionError, match=r"Refusing.*leaves the TPU at op 0.*--allow-cpu-ops"):
+        target_edgetpu(DATA / "tiny_float32.tflite", tmp_path / "out")
+    with pytest.raises(ConversionError, match=r"cannot read.*CONV_2D version 6.*groups=1.*cannot help"):
+        target_edgetpu(DATA / "grouped_conv_int8.tflite", tmp_path / "out", allow_cpu_ops=True)
+    assert not (tmp_path / "args.txt").exists()  # the compiler never ran
+
+
+def test_target_edgetpu_warns_with_allow_cpu_ops_and_compiles(compiler_double, tmp_path, caplog):
+    from edgeml_converters.edgetpu import target_edgetpu
+
+    result = target_edgetpu(DATA / "tiny_float32.tflite", tmp_path / "out", allow_cpu_ops=True, segments=None)
+    assert result.outputs == [tmp_path / "out" / "tiny_float32_edgetpu.tflite"]
+    assert "Compiling anyway (--allow-cpu-ops)" in caplog.text
+
+
+def test_target_edgetpu_without_compiler_still_checks_and_says_how_to_install(monkeypatch, tmp_path, caplog):
+    from edgeml_converters.edgetpu import target_edgetpu
+
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.delenv("EDGETPU_COMPILER", raising=False)
+    result = target_edgetpu(DATA / "tiny_int8.tflite", tmp_path / "out")
+    assert result.check.ready and result.compiled is None and result.outputs == []
+    assert "apt-get install edgetpu-compiler" in result.notes[0] and "fully mapped" in result.notes[0]

@@ -167,7 +167,22 @@ def load_edgetpu_delegate(
     try:
         return load(library, options)
     except (ValueError, RuntimeError, OSError) as exc:
+        _release_failed_delegate(exc)
         raise diagnose(_probe(library, str(exc), root, library_version), device) from exc
+
+
+def _release_failed_delegate(exc: BaseException) -> None:
+    """Free the half-built delegate held by ``exc``'s traceback now, silencing its ``__del__``.
+
+    LiteRT's ``Delegate.__del__`` raises AttributeError when ``__init__`` failed; left to a later garbage
+    collection it prints "Exception ignored in Delegate.__del__" at a random point (and can upset CPython 3.11).
+    """
+    hook = sys.unraisablehook
+    sys.unraisablehook = lambda _: None
+    try:
+        exc.__traceback__ = None
+    finally:
+        sys.unraisablehook = hook
 
 
 @dataclass

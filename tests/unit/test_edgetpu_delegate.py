@@ -31,8 +31,6 @@ MODEL = DATA / "tiny_int8.tflite"
 COMPILED = DATA / "tiny_int8_edgetpu.tflite"
 HAS_LIBEDGETPU = ctypes.util.find_library("edgetpu") is not None
 no_runtime = pytest.mark.skipif(HAS_LIBEDGETPU, reason="libedgetpu is installed here: not the missing-library path")
-# LiteRT's Delegate.__del__ touches an attribute its failed __init__ never set; harmless, reported by pytest.
-pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 
 
 class LibEdgeTpuDouble:

@@ -34,9 +34,13 @@ def tensor_info(t: Tensor) -> dict[str, Any]:
 
 
 def _metadata(path: str) -> dict[str, Any]:
+    from edgeml.errors import EdgemlError
     from edgeml.metadata import read_metadata
 
-    meta = read_metadata(path)
+    try:
+        meta = read_metadata(path)
+    except EdgemlError as exc:  # unreadable metadata must not hide the rest of the report
+        return {"labels": 0, "error": str(exc)}
     labels = getattr(meta, "labels", None)
     prep = getattr(meta, "preprocessing", None)
     out: dict[str, Any] = {"labels": len(labels) if labels else 0}
@@ -89,6 +93,8 @@ def run(args: argparse.Namespace) -> int:
     meta = info["metadata"]
     print(f"  labels: {meta['labels'] or 'none embedded'}" + (
         f" ({', '.join(meta['first_labels'])}{', ...' if meta['labels'] > 5 else ''})" if meta["labels"] else ""))
+    if "error" in meta:
+        print(f"  metadata: {meta['error']}")
     if "preprocessing" in meta:
         print(f"  preprocessing: {json.dumps(meta['preprocessing'], sort_keys=True)}")
     print(f"  Edge TPU: {'ready' if info['edgetpu']['ready'] else 'NOT ready'}: {info['edgetpu']['summary']}"

@@ -89,7 +89,7 @@ class CheckReport:
             return head + f": edgetpu_compiler {rules.COMPILER_VERSION} cannot parse it: " + "; ".join(
                 self.parse_errors)
         if self.first_unsupported is None:
-            return head + ": fully mapped."
+            return head + (": fully mapped." if self.ready else f": {self.notes[0]}." if self.notes else ".")
         op = self.ops[self.first_unsupported]
         more = f" and {len(op.reasons) - 1} more" if len(op.reasons) > 1 else ""
         return (head + f"; the graph leaves the TPU at op {op.index} {op.op} v{op.version} ({op.reasons[0]}{more}), "
@@ -206,6 +206,8 @@ def _verdict(model: ModelFile, sg: Subgraph, op: Operator) -> OpVerdict:
 def check_modelfile(model: ModelFile, name: str = "<model>") -> CheckReport:
     """Check a parsed model (see :func:`check_model`)."""
     sg = model.main
+    if any(op.name == "edgetpu-custom-op" for op in sg.operators):
+        return _compiled_report(sg, name)
     parse_errors: list[str] = []
     verdicts: list[OpVerdict] = []
     first: int | None = None
@@ -234,6 +236,19 @@ def check_modelfile(model: ModelFile, name: str = "<model>") -> CheckReport:
     if len(model.subgraphs) > 1:
         notes.append(f"{len(model.subgraphs)} subgraphs: only the first (main graph) is checked")
     return CheckReport(name, tuple(verdicts), first, tuple(parse_errors), tuple(notes))
+
+
+def _compiled_report(sg: Subgraph, name: str) -> CheckReport:
+    """A model edgetpu_compiler already wrote: report what is inside and outside its Edge TPU custom ops."""
+    verdicts = tuple(
+        OpVerdict(op.index, op.name, op.version, "tpu", ("compiled Edge TPU segment",)) if op.name ==
+        "edgetpu-custom-op" else OpVerdict(op.index, op.name, op.version, "cpu",
+                                           ("outside the compiled Edge TPU segment: runs on the CPU",)) for op in
+        sg.operators)
+    cpu = sum(v.status == "cpu" for v in verdicts)
+    return CheckReport(name, verdicts, None, (), (
+        f"already compiled by edgetpu_compiler: {len(verdicts) - cpu} Edge TPU segment(s), {cpu} ops on the CPU; "
+        "check the model from before compilation for op-by-op reasons",))
 
 
 def check_model(path: str | os.PathLike[str]) -> CheckReport:

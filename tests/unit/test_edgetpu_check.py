@@ -114,3 +114,9 @@ def test_cli_devices_lists_a_recorded_usb_accelerator(tmp_path):
     assert out.startswith("usb:0  usb  ready")
     none = run_cli("edgetpu", "devices", "--root", str(tmp_path / "empty"))
     assert none.returncode == 1 and "gasket-dkms" in none.stdout
+
+
+def test_already_compiled_model_is_reported_as_such():
+    report = check_model(DATA / "tiny_int8_edgetpu.tflite")
+    assert [op.status for op in report.ops] == ["cpu", "tpu", "cpu"]
+    assert "already compiled by edgetpu_compiler" in report.summary()

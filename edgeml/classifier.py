@@ -10,7 +10,6 @@ from typing import Any
 import numpy as np
 
 from edgeml import postprocess, preprocess
-from edgeml.edgetpu.delegate import open_for_device
 from edgeml.errors import LabelsError, ModelFormatError
 from edgeml.image import ImageInput, as_array
 from edgeml.labels import read_labels
@@ -64,6 +63,8 @@ class Classifier:
         device: str = "cpu",
         fallback: str | None = None,
     ) -> None:
+        from edgeml.edgetpu.delegate import open_for_device  # here: `import edgeml` stays free of device code
+
         opened = open_for_device(model, device=device, fallback=fallback, num_threads=num_threads,
                                  delegates=delegates, backend=backend)
         self._interpreter, self._backend, self.device = opened.interpreter, opened.backend, opened.device

@@ -8,6 +8,7 @@ from edgeml.classifier import Classifier
 from edgeml.errors import (
     ConversionError,
     EdgemlError,
+    EdgeTpuError,
     ImageError,
     InterpreterUnavailableError,
     LabelsError,
@@ -26,6 +27,7 @@ __all__ = [
     "Classification",
     "Classifier",
     "ConversionError",
+    "EdgeTpuError",
     "EdgemlError",
     "ImageError",
     "InterpreterUnavailableError",

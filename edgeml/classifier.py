@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -13,7 +12,6 @@ import numpy as np
 from edgeml import postprocess, preprocess
 from edgeml.errors import LabelsError, ModelFormatError
 from edgeml.image import ImageInput, as_array
-from edgeml.interpreter import open_interpreter
 from edgeml.labels import read_labels
 from edgeml.metadata import ModelMetadata, read_metadata
 from edgeml.postprocess import Classification
@@ -41,12 +39,15 @@ class Classifier:
         preprocessing: Override the model's recorded :class:`Preprocessing`.
         output_activation: ``"softmax"`` (outputs are probabilities), ``"logits"`` or ``"auto"``.
         backend: Interpreter package; see :func:`edgeml.interpreter.load_backend`.
-        delegates: Interpreter delegates (e.g. the Edge TPU's), passed through.
+        delegates: Interpreter delegates, passed through.
+        device: ``"cpu"``, or an Edge TPU: ``"usb"``, ``"usb:0"``, ``"pci:0"``, ``"auto"`` (loads libedgetpu.so.1).
+        fallback: ``"cpu"`` to run on the CPU, with a warning, when the Edge TPU cannot be used; None raises.
 
     Raises:
         ModelNotFoundError, ModelFormatError: The file is missing, not a TFLite model, or not a classifier.
         LabelsError: The labels are unreadable or their count differs from the model's classes.
         InterpreterUnavailableError: No working TFLite interpreter package is installed.
+        EdgeTpuError: The Edge TPU cannot be used; the message names the fix (see :mod:`edgeml.edgetpu.delegate`).
     """
 
     def __init__(
@@ -59,11 +60,15 @@ class Classifier:
         output_activation: str | None = None,
         backend: str = "auto",
         delegates: list[Any] | None = None,
+        device: str = "cpu",
+        fallback: str | None = None,
     ) -> None:
-        self.model_path = Path(model)
-        self._interpreter, self._backend = open_interpreter(
-            model, num_threads=num_threads, delegates=delegates, backend=backend
-        )
+        from edgeml.edgetpu.delegate import open_for_device  # here: `import edgeml` stays free of device code
+
+        opened = open_for_device(model, device=device, fallback=fallback, num_threads=num_threads,
+                                 delegates=delegates, backend=backend)
+        self._interpreter, self._backend, self.device = opened.interpreter, opened.backend, opened.device
+        self.model_path = model = opened.model_path  # the CPU fallback may run the model from before compilation
         inputs = self._interpreter.get_input_details()
         outputs = self._interpreter.get_output_details()
         if len(inputs) != 1 or len(outputs) != 1:

@@ -11,13 +11,18 @@ Every error derives from :class:`EdgemlError` and also from the built-in excepti
     ├── ImageError                (+ ValueError)          a file that is not an image, or an array of the wrong kind
     ├── InterpreterUnavailableError (+ ImportError)       no working TFLite interpreter package
     ├── MissingDependencyError    (+ ImportError)         an optional package is needed for this call
-    └── ConversionError           (+ RuntimeError)        the host-side converter could not produce a model
+    ├── ConversionError           (+ RuntimeError)        the host-side converter could not produce a model
+    ├── EdgeTpuError              (+ RuntimeError)        the Edge TPU cannot be used: library, device, permission,
+    │                                                     runtime version; ``.reason`` says which
+    └── CompilerNotFoundError     (+ FileNotFoundError)   edgetpu_compiler is not installed (host side)
 """
 
 from __future__ import annotations
 
 __all__ = [
+    "CompilerNotFoundError",
     "ConversionError",
+    "EdgeTpuError",
     "EdgemlError",
     "ImageError",
     "InterpreterUnavailableError",
@@ -63,3 +68,20 @@ class MissingDependencyError(EdgemlError, ImportError):
 
 class ConversionError(EdgemlError, RuntimeError):
     """The host-side converter could not produce or verify a model."""
+
+
+class EdgeTpuError(EdgemlError, RuntimeError):
+    """The Edge TPU delegate cannot be used; the message names the fix.
+
+    Attributes:
+        reason: ``"library_missing"``, ``"no_device"``, ``"permission"``, ``"runtime_too_old"``,
+            ``"compiled_model_needs_tpu"`` or ``"delegate_failed"``.
+    """
+
+    def __init__(self, message: str, reason: str = "delegate_failed") -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+class CompilerNotFoundError(EdgemlError, FileNotFoundError):
+    """``edgetpu_compiler`` is not installed; the message says how to install it (x86-64 Debian/Ubuntu only)."""

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-__all__ = ["CORAL_USB_IDS", "EdgeTpuDevice", "list_edgetpus", "read_text"]
+__all__ = ["CORAL_USB_IDS", "EdgeTpuDevice", "edgetpu_node", "list_edgetpus", "read_text"]
 
 # (vendor, product) -> state
 CORAL_USB_IDS: dict[tuple[str, str], str] = {
@@ -85,3 +85,16 @@ def list_edgetpus(root: str | os.PathLike[str] = "/") -> list[EdgeTpuDevice]:
     """Return the Edge TPUs visible under ``root``: USB ones first, then PCIe, each in bus order."""
     r = Path(root)
     return _usb_edgetpus(r) + _pci_edgetpus(r)
+
+
+def edgetpu_node(device: EdgeTpuDevice, root: str | os.PathLike[str] = "/") -> str | None:
+    """Return the device node the Edge TPU runtime opens: ``/dev/bus/usb/BBB/DDD`` (USB) or ``/dev/apex_N``.
+
+    None when a USB device's bus/device numbers cannot be read.
+    """
+    if device.kind == "pci":
+        return device.path
+    bus, dev = read_text(Path(device.path) / "busnum"), read_text(Path(device.path) / "devnum")
+    if not (bus and dev and bus.isdigit() and dev.isdigit()):
+        return None
+    return str(Path(root) / "dev" / "bus" / "usb" / f"{int(bus):03d}" / f"{int(dev):03d}")

@@ -48,6 +48,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    "report.md and plots comparing float with every produced model")
     p.add_argument("--eval-images", type=int, metavar="N", help="evaluate on at most N images")
     p.add_argument("--json", action="store_true", help="print one JSON object per written file")
+    p.add_argument("--target", choices=("cpu", "edgetpu"), default="cpu",
+                   help="edgetpu: check the int8 model for the Edge TPU, then run edgetpu_compiler if installed")
+    p.add_argument("--allow-cpu-ops", action="store_true", help="with --target edgetpu: warn instead of refusing "
+                   "when ops are predicted to run on the CPU")
+    p.add_argument("--min-runtime", type=int, help="with --target edgetpu: edgetpu_compiler -m (e.g. 13 or 14)")
+    p.add_argument("--segments", type=int, help="with --target edgetpu: edgetpu_compiler -n (pipelining)")
     p.set_defaults(func=run)
 
 
@@ -70,6 +76,9 @@ def run(args: argparse.Namespace) -> int:
     from edgeml_converters.convert import convert, preset
     from edgeml_converters.keras_io import load_custom_objects
 
+    if args.target == "edgetpu" and "int8" not in args.quantize:
+        raise ConversionError("--target edgetpu needs a full-int8 model (the Edge TPU runs 8-bit tensors only). "
+                              f"Received: --quantize {' '.join(args.quantize)}. Add int8 to --quantize.")
     if (args.mean is None) != (args.std is None):
         raise ConversionError("--mean and --std go together (pixel units, e.g. --mean 127.5 --std 127.5); "
                               "or use --preset.")
@@ -98,4 +107,11 @@ def run(args: argparse.Namespace) -> int:
             print(m.path)
     for path in result.files[len(result.models):]:
         print(json.dumps({"path": str(path)}) if args.json else path)
+    if args.target == "edgetpu":
+        from edgeml_converters.edgetpu import target_edgetpu
+
+        int8 = next(m for m in result.models if m.mode == "int8")
+        for path in target_edgetpu(int8.path, args.output, allow_cpu_ops=args.allow_cpu_ops,
+                                   min_runtime=args.min_runtime, segments=args.segments).outputs:
+            print(json.dumps({"path": str(path)}) if args.json else path)
     return 0

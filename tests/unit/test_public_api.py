@@ -8,9 +8,10 @@ import sys
 import edgeml
 
 EXPECTED = [
-    "Classification", "Classifier", "ConversionError", "EdgemlError", "ImageError", "InterpreterUnavailableError",
-    "LabelsError", "MissingDependencyError", "ModelCompatibilityError", "ModelFormatError", "ModelNotFoundError",
-    "Preprocessing", "TensorSpec", "__version__", "load_image", "read_labels",
+    "Classification", "Classifier", "ConversionError", "EdgeTpuError", "EdgemlError", "ImageError",
+    "InterpreterUnavailableError", "LabelsError", "MissingDependencyError", "ModelCompatibilityError",
+    "ModelFormatError", "ModelNotFoundError", "Preprocessing", "TensorSpec", "__version__", "load_image",
+    "read_labels",
 ]
 
 

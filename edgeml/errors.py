@@ -11,12 +11,15 @@ Every error derives from :class:`EdgemlError` and also from the built-in excepti
     ├── ImageError                (+ ValueError)          a file that is not an image, or an array of the wrong kind
     ├── InterpreterUnavailableError (+ ImportError)       no working TFLite interpreter package
     ├── MissingDependencyError    (+ ImportError)         an optional package is needed for this call
-    └── ConversionError           (+ RuntimeError)        the host-side converter could not produce a model
+    ├── ConversionError           (+ RuntimeError)        the host-side converter could not produce a model
+    ├── BoardProfileError         (+ ValueError)          unknown board name, or a boards/*.toml that is invalid
+    └── ServiceConfigError        (+ ValueError)          a kiosk service that cannot be written as asked
 """
 
 from __future__ import annotations
 
 __all__ = [
+    "BoardProfileError",
     "ConversionError",
     "EdgemlError",
     "ImageError",
@@ -26,6 +29,7 @@ __all__ = [
     "ModelCompatibilityError",
     "ModelFormatError",
     "ModelNotFoundError",
+    "ServiceConfigError",
 ]
 
 
@@ -63,3 +67,11 @@ class MissingDependencyError(EdgemlError, ImportError):
 
 class ConversionError(EdgemlError, RuntimeError):
     """The host-side converter could not produce or verify a model."""
+
+
+class BoardProfileError(EdgemlError, ValueError):
+    """An unknown board name, or a board profile (boards/*.toml) that is invalid."""
+
+
+class ServiceConfigError(EdgemlError, ValueError):
+    """The kiosk service cannot be written as asked (root user, missing model, unwritable unit folder)."""

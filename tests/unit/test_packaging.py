@@ -24,7 +24,8 @@ def _packages_on_disk(folder: str, name: str) -> set[str]:
 
 def test_every_package_directory_is_listed_in_pyproject():
     listed = set(PYPROJECT["tool"]["setuptools"]["packages"])
-    on_disk = _packages_on_disk("edgeml", "edgeml") | _packages_on_disk("converters", "edgeml_converters")
+    on_disk = (_packages_on_disk("edgeml", "edgeml") | _packages_on_disk("converters", "edgeml_converters")
+               | _packages_on_disk("boards", "edgeml.boards_data"))
     assert on_disk - listed == set(), "add these to [tool.setuptools] packages in pyproject.toml"
     assert listed - on_disk == set()
 

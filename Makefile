@@ -11,7 +11,7 @@ APT_PACKAGES := dataset-fashion-mnist opencv-doc
 APT_MARKERS  := /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz \
                 /usr/share/doc/opencv-doc/examples/data/vtest.avi
 
-.PHONY: demo test test-runtime lint typecheck check clean system-deps venv
+.PHONY: demo test test-runtime test-arm64 lint typecheck check clean system-deps venv
 
 demo: venv system-deps
 	$(PY) -m edgeml_converters.demo --build $(BUILD)/demo
@@ -31,6 +31,11 @@ $(RUNTIME_VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(RUNTIME_VENV)
 	$(RUNTIME_VENV)/bin/pip install --quiet . "numpy<2" pytest scikit-image
 	touch $@
+
+# The runtime's tests on aarch64 (the Pi's architecture) under qemu-user in a debootstrapped Debian bookworm arm64
+# root, with the aarch64 ai-edge-litert wheel. Needs root; slow (see boards/README.md); not run in CI.
+test-arm64:
+	bash boards/test-arm64.sh
 
 lint: venv
 	$(PY) -m ruff check edgeml converters tests 

@@ -181,7 +181,7 @@ def check_camera(root: Path, d: Detection | None) -> list[Finding]:
     if camera == "picamera2":
         if importlib.util.find_spec("picamera2") and importlib.util.find_spec("libcamera"):
             return [Finding("camera", "ok", "picamera2 and libcamera are importable from this Python")]
-        system = Path("/usr/lib/python3/dist-packages/picamera2").is_dir()
+        system = (root / "usr" / "lib" / "python3" / "dist-packages" / "picamera2").is_dir()
         in_venv = sys.prefix != sys.base_prefix
         if system and in_venv:
             return [Finding("camera", "fail", f"python3-picamera2 is installed system-wide but this venv "

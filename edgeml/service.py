@@ -125,6 +125,8 @@ def render_unit(spec: ServiceSpec) -> str:
     """Return the systemd unit text for ``spec``."""
     out = f"append:{spec.output}" if spec.output else "journal"
     protect = f"ReadWritePaths={Path(spec.output).parent}\n" if spec.output else ""
+    # A private /tmp would hide results written under /tmp from everyone else.
+    private_tmp = "no" if spec.output and spec.output.startswith(("/tmp/", "/var/tmp/")) else "yes"
     return f"""# Written by `edgeml service install`; see boards/README.md (kiosk deployment).
 [Unit]
 Description=edgeml kiosk: classify {spec.source} with {Path(spec.model).name}
@@ -145,7 +147,7 @@ StandardOutput={out}
 StandardError=journal
 SyslogIdentifier={spec.name}
 NoNewPrivileges=yes
-PrivateTmp=yes
+PrivateTmp={private_tmp}
 ProtectSystem=full
 ProtectHome=read-only
 {protect}

@@ -35,3 +35,47 @@ def test_runtime_dependencies_are_numpy_pillow_and_litert_only():
              for d in PYPROJECT["project"]["dependencies"]}
     assert names - {"tomli"} == {"numpy", "pillow", "ai-edge-litert"}
     assert not any("tensorflow" in d for d in PYPROJECT["project"]["dependencies"])
+
+
+def _editable() -> bool:
+    import importlib.metadata
+    import json
+
+    text = importlib.metadata.distribution("edgeml").read_text("direct_url.json") or "{}"
+    return bool(json.loads(text).get("dir_info", {}).get("editable"))
+
+
+def test_board_profiles_are_installed_with_the_runtime():
+    """A non-editable `pip install .` (make test-runtime) carries boards/*.toml as edgeml/boards_data/."""
+    import importlib.metadata
+
+    import pytest
+
+    from edgeml.boards import BoardProfile
+
+    if _editable():
+        pytest.skip("editable install maps edgeml.boards_data to boards/; make test-runtime checks a real install")
+    dist = importlib.metadata.distribution("edgeml")
+    installed = {Path(str(f)).name for f in dist.files or () if str(f).startswith("edgeml/boards_data/")}
+    shipped = {p.name for p in (ROOT / "boards").glob("*.toml")}
+    assert shipped and shipped <= installed
+    raw = Path(str(dist.locate_file("edgeml/boards_data/rpi-5.toml"))).read_text()
+    assert BoardProfile.from_dict(tomllib.loads(raw)).lores_format == "RGB888"
+
+
+def test_wheel_contains_board_profiles(tmp_path):
+    """The built wheel holds every boards/*.toml under edgeml/boards_data/."""
+    import importlib.util
+    import subprocess
+    import zipfile
+
+    import pytest
+
+    if importlib.util.find_spec("wheel") is None or importlib.util.find_spec("setuptools") is None:
+        pytest.skip("needs setuptools and wheel to build the wheel offline")
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
+                    "--wheel-dir", str(tmp_path), str(ROOT)], check=True, capture_output=True, timeout=300)
+    (wheel,) = tmp_path.glob("edgeml-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    assert {f"edgeml/boards_data/{p.name}" for p in (ROOT / "boards").glob("*.toml")} <= names
+    assert not any(n.startswith("boards/") for n in names)

@@ -220,6 +220,8 @@ def get_profile(name: str) -> BoardProfile:
 def runtime_defaults(board: str | BoardProfile | Detection) -> dict[str, Any]:
     """Return the Classifier/source defaults a board implies; keys are present only when the board sets them.
 
+    ``board="auto"`` detects this machine (reads a few /proc and /sys files; no device is opened).
+
     Keys: ``num_threads`` (int), ``source`` (str), ``lores_format`` (picamera2 name), ``frame_format`` (edgeml
     Frame format), ``device`` (``"usb"``/``"pci"`` when an Edge TPU is built in or attached), ``board`` (name).
     A :class:`~edgeml.boards_detect.Detection` also fills ``num_threads`` of generic profiles from the detected
@@ -228,8 +230,10 @@ def runtime_defaults(board: str | BoardProfile | Detection) -> dict[str, Any]:
     WRONG: ``Classifier(model, num_threads=runtime_defaults(b)["num_threads"])`` (KeyError on generic profiles).
     RIGHT: ``runtime_defaults(b).get("num_threads")``, or pass the whole dict as the board slot.
     """
-    from edgeml.boards_detect import Detection
+    from edgeml.boards_detect import Detection, detect
 
+    if board == "auto":
+        board = detect()
     detection = board if isinstance(board, Detection) else None
     if isinstance(board, Detection):
         profile = board.board

@@ -101,6 +101,10 @@ def test_runtime_defaults_from_profile(name, threads, source, frame_format):
     assert (d["num_threads"], d["source"], d.get("frame_format")) == (threads, source, frame_format)
 
 
+def test_auto_detects_this_machine():
+    assert runtime_defaults("auto")["board"] == detect().board.name
+
+
 def test_generic_profile_threads_come_from_detected_cores(tmp_path):
     assert "num_threads" not in runtime_defaults("linux-aarch64")
     assert runtime_defaults(detect(write_tree(tmp_path, TREES["linux-aarch64"])))["num_threads"] == 2

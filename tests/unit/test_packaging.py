@@ -37,25 +37,30 @@ def test_runtime_dependencies_are_numpy_pillow_and_litert_only():
     assert not any("tensorflow" in d for d in PYPROJECT["project"]["dependencies"])
 
 
-def _editable() -> bool:
+def _installed_dist():
+    """The edgeml distribution in site-packages (not an egg-info a source build may leave in the checkout)."""
     import importlib.metadata
+    import site
+
+    return next(iter(importlib.metadata.distributions(name="edgeml", path=site.getsitepackages())), None)
+
+
+def _editable(dist) -> bool:
     import json
 
-    text = importlib.metadata.distribution("edgeml").read_text("direct_url.json") or "{}"
+    text = dist.read_text("direct_url.json") or "{}"
     return bool(json.loads(text).get("dir_info", {}).get("editable"))
 
 
 def test_board_profiles_are_installed_with_the_runtime():
     """A non-editable `pip install .` (make test-runtime) carries boards/*.toml as edgeml/boards_data/."""
-    import importlib.metadata
-
     import pytest
 
     from edgeml.boards import BoardProfile
 
-    if _editable():
+    dist = _installed_dist()
+    if dist is None or _editable(dist):
         pytest.skip("editable install maps edgeml.boards_data to boards/; make test-runtime checks a real install")
-    dist = importlib.metadata.distribution("edgeml")
     installed = {Path(str(f)).name for f in dist.files or () if str(f).startswith("edgeml/boards_data/")}
     shipped = {p.name for p in (ROOT / "boards").glob("*.toml")}
     assert shipped and shipped <= installed
@@ -66,6 +71,7 @@ def test_board_profiles_are_installed_with_the_runtime():
 def test_wheel_contains_board_profiles(tmp_path):
     """The built wheel holds every boards/*.toml under edgeml/boards_data/."""
     import importlib.util
+    import shutil
     import subprocess
     import zipfile
 
@@ -73,8 +79,14 @@ def test_wheel_contains_board_profiles(tmp_path):
 
     if importlib.util.find_spec("wheel") is None or importlib.util.find_spec("setuptools") is None:
         pytest.skip("needs setuptools and wheel to build the wheel offline")
+    src = tmp_path / "src"  # build from a copy: setuptools leaves an egg-info behind that would shadow the install
+    src.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, src / name)
+    for folder in ("edgeml", "converters", "boards"):
+        shutil.copytree(ROOT / folder, src / folder, ignore=shutil.ignore_patterns("__pycache__"))
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
-                    "--wheel-dir", str(tmp_path), str(ROOT)], check=True, capture_output=True, timeout=300)
+                    "--wheel-dir", str(tmp_path), str(src)], check=True, capture_output=True, timeout=300)
     (wheel,) = tmp_path.glob("edgeml-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
     assert {f"edgeml/boards_data/{p.name}" for p in (ROOT / "boards").glob("*.toml")} <= names

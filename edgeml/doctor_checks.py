@@ -13,6 +13,7 @@ import importlib.util
 import os
 import platform
 import shutil
+import struct
 import subprocess
 import sys
 from pathlib import Path
@@ -45,14 +46,24 @@ def board_finding(d: Detection) -> Finding:
                    details=(("board", d.board.name), ("accessories", [a.name for a in d.accessories])))
 
 
+def _userland_arch() -> str:
+    """The running Python's architecture: what pip wheels must match (not the kernel's, not the CPU's).
+
+    Raspberry Pi OS 32-bit runs a 64-bit kernel on Pi 4/5, so ``uname -m`` says aarch64 over an armhf userland.
+    """
+    machine = platform.machine()
+    if struct.calcsize("P") == 4 and machine in {"aarch64", "arm64", "armv8l"}:
+        return "armv7l"
+    return machine
+
+
 def check_python(root: Path, d: Detection | None) -> list[Finding]:
     v = sys.version_info
     pretty = "unknown OS"
     for line in (read_text(root / "etc" / "os-release") or "").splitlines():
         if line.startswith("PRETTY_NAME="):
             pretty = line.split("=", 1)[1].strip('"')
-    facts = d.facts if d else None
-    arch = (facts.arch if facts else None) or platform.machine()
+    arch = _userland_arch() if root.resolve() == Path("/").resolve() else (d.facts.arch if d else None) or "?"
     py = f"Python {v.major}.{v.minor}.{v.micro} ({sys.executable})"
     out = [Finding("python", "ok", py, details=(("python", f"{v.major}.{v.minor}.{v.micro}"),))
            if (3, 10) <= v[:2] <= (3, 13) else

@@ -11,7 +11,7 @@ APT_PACKAGES := dataset-fashion-mnist opencv-doc
 APT_MARKERS  := /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz \
                 /usr/share/doc/opencv-doc/examples/data/vtest.avi
 
-.PHONY: demo test test-runtime test-mediapipe lint typecheck check clean system-deps venv
+.PHONY: demo test test-runtime test-mediapipe test-arm64 lint typecheck check clean system-deps venv
 
 demo: venv system-deps
 	$(PY) -m edgeml_converters.demo --build $(BUILD)/demo
@@ -42,6 +42,11 @@ $(MEDIAPIPE_VENV)/.installed:
 	$(PYTHON) -m venv $(MEDIAPIPE_VENV)
 	$(MEDIAPIPE_VENV)/bin/pip install --quiet "mediapipe>=0.10.14" numpy
 	touch $@
+
+# The runtime's tests on aarch64 (the Pi's architecture) under qemu-user in a debootstrapped Debian bookworm arm64
+# root, with the aarch64 ai-edge-litert wheel. Needs root; slow (see boards/README.md); not run in CI.
+test-arm64:
+	bash boards/test-arm64.sh
 
 lint: venv
 	$(PY) -m ruff check edgeml converters tests 

@@ -14,12 +14,15 @@ Every error derives from :class:`EdgemlError` and also from the built-in excepti
     ├── ConversionError           (+ RuntimeError)        the host-side converter could not produce a model
     ├── EdgeTpuError              (+ RuntimeError)        the Edge TPU cannot be used: library, device, permission,
     │                                                     runtime version; ``.reason`` says which
-    └── CompilerNotFoundError     (+ FileNotFoundError)   edgetpu_compiler is not installed (host side)
+    ├── CompilerNotFoundError     (+ FileNotFoundError)   edgetpu_compiler is not installed (host side)
+    ├── BoardProfileError         (+ ValueError)          unknown board name, or a boards/*.toml that is invalid
+    └── ServiceConfigError        (+ ValueError)          a kiosk service that cannot be written as asked
 """
 
 from __future__ import annotations
 
 __all__ = [
+    "BoardProfileError",
     "CompilerNotFoundError",
     "ConversionError",
     "EdgeTpuError",
@@ -31,6 +34,7 @@ __all__ = [
     "ModelCompatibilityError",
     "ModelFormatError",
     "ModelNotFoundError",
+    "ServiceConfigError",
 ]
 
 
@@ -85,3 +89,11 @@ class EdgeTpuError(EdgemlError, RuntimeError):
 
 class CompilerNotFoundError(EdgemlError, FileNotFoundError):
     """``edgetpu_compiler`` is not installed; the message says how to install it (x86-64 Debian/Ubuntu only)."""
+
+
+class BoardProfileError(EdgemlError, ValueError):
+    """An unknown board name, or a board profile (boards/*.toml) that is invalid."""
+
+
+class ServiceConfigError(EdgemlError, ValueError):
+    """The kiosk service cannot be written as asked (root user, missing model, unwritable unit folder)."""

@@ -75,6 +75,7 @@ class Classifier:
         deny: Sequence[str | int] | None = None,
     ) -> None:
         self.model_path = Path(model)
+        self.num_threads = num_threads
         self._interpreter, self._backend = open_interpreter(
             model, num_threads=num_threads, delegates=delegates, backend=backend
         )
@@ -127,6 +128,11 @@ class Classifier:
     def backend(self) -> str:
         """The interpreter package in use, e.g. ``"ai_edge_litert"``."""
         return self._backend.name
+
+    @property
+    def interpreter(self) -> Any:
+        """The underlying TFLite ``Interpreter`` (for benchmarks and advanced use; not thread-safe)."""
+        return self._interpreter
 
     def preprocess(self, image: ImageInput | Frame) -> np.ndarray:
         """Return a new input tensor for ``image`` (path, PIL.Image, uint8 array or :class:`Frame`, any size)."""

@@ -131,7 +131,7 @@ def tutorial_pipeline(
     mean, std = np.float32(prep.mean[0]), np.float32(prep.std[0])
     inp = interpreter.get_input_details()[0]
     out = interpreter.get_output_details()[0]
-    _, h, w, _ = inp["shape"]
+    _, h, w, channels = inp["shape"]
     in_scale, in_zp = inp["quantization"]
     out_scale, out_zp = out["quantization"]
     info = np.iinfo(inp["dtype"]) if np.issubdtype(inp["dtype"], np.integer) else None
@@ -139,7 +139,9 @@ def tutorial_pipeline(
     def step(rgb: np.ndarray) -> tuple[float, float, float, int]:
         t0 = time.perf_counter()
         image = Image.fromarray(rgb).resize((int(w), int(h)), Image.Resampling.BILINEAR)
-        x = (np.asarray(image, dtype=np.float32) - mean) / std
+        if channels == 1:
+            image = image.convert("L")
+        x = (np.asarray(image, dtype=np.float32).reshape(int(h), int(w), int(channels)) - mean) / std
         if info is not None and in_scale:
             x = np.clip(np.round(x / in_scale + in_zp), info.min, info.max)
         interpreter.set_tensor(inp["index"], x.astype(inp["dtype"])[None])

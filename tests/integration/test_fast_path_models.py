@@ -17,7 +17,7 @@ from edgeml.frame import FORMATS
 from edgeml.metadata import LABELS_FILE, METADATA_FILE, embed, write_json
 from edgeml.preprocess import Preprocessing
 from tests.conftest import CACHE, HAS_TF
-from tests.unit.test_fast_path_fidelity import lsb_agreement, make_frame, reference
+from tests.reference_pipeline import lsb_agreement, make_frame, reference
 
 HERE = CACHE / "fastpath"
 # name -> (input type, preprocessing the model was trained with, expected InputQuantizer kind)

@@ -125,9 +125,13 @@ def photo_frames(size_wh: tuple[int, int], source: str | os.PathLike[str] | None
 
 
 def tutorial_pipeline(
-    interpreter: Any, prep: Preprocessing
+    interpreter: Any, prep: Preprocessing, labels: Sequence[str] | None = None
 ) -> Callable[[np.ndarray], tuple[float, float, float, int]]:
-    """Return a function running the tutorial pipeline on an RGB frame: ``(pre_s, invoke_s, post_s, top1)``."""
+    """Return a function running the tutorial pipeline on an RGB frame: ``(pre_s, invoke_s, post_s, top1)``.
+
+    Like edgeml's, its postprocessing ends with the top-5 (label, score) pairs, as a tutorial prints them.
+    """
+    names = list(labels) if labels else None
     mean, std = np.float32(prep.mean[0]), np.float32(prep.std[0])
     inp = interpreter.get_input_details()[0]
     out = interpreter.get_output_details()[0]
@@ -152,8 +156,9 @@ def tutorial_pipeline(
         if out_scale:
             scores = (scores - out_zp) * out_scale
         top = np.argsort(-scores)[:5]
+        results = [(names[i] if names else str(i), float(scores[i])) for i in top]
         t3 = time.perf_counter()
-        return t1 - t0, t2 - t1, t3 - t2, int(top[0])
+        return t1 - t0, t2 - t1, t3 - t2, int(top[0]) if results else -1
 
     return step
 
@@ -177,7 +182,7 @@ def run_bench(
         progress: Called with a short message after each round.
     """
     interpreter = classifier.interpreter
-    tutorial = tutorial_pipeline(interpreter, classifier.preprocessing)
+    tutorial = tutorial_pipeline(interpreter, classifier.preprocessing, classifier.labels)
     ours: dict[str, list[float]] = {s: [] for s in (*STAGES, "total")}
     theirs: dict[str, list[float]] = {s: [] for s in ("preprocess", "invoke", "postprocess", "total")}
     bare: list[float] = []

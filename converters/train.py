@@ -154,7 +154,9 @@ def train(data_dir: str | os.PathLike[str], output_dir: str | os.PathLike[str], 
         MissingDependencyError: The backbone's weights package is not installed (names it).
         ConversionError: The trained model could not be converted.
     """
-    backbones.weights_path(config.backbone)  # fail before decoding images: unknown name, weights missing
+    # Fail fast, before TensorFlow loads: unknown backbone, weights not installed, unusable folder.
+    backbones.weights_path(config.backbone)
+    image_folder.scan(data_dir)
     import keras
 
     from edgeml_converters.convert import convert

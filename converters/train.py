@@ -140,7 +140,8 @@ def _fit(model: Any, train_ds: Any, val_ds: Any, epochs: int, lr: float, patienc
 
     model.compile(optimizer=keras.optimizers.Adam(lr), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True)
-    history = model.fit(train_ds, validation_data=val_ds, epochs=epochs, callbacks=[stop], verbose=verbose)
+    history = model.fit(train_ds, validation_data=val_ds, epochs=epochs, callbacks=[stop], verbose=verbose,
+                        shuffle=False)  # the dataset reshuffles itself each epoch
     return len(history.history["loss"])
 
 

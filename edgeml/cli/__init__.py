@@ -20,7 +20,7 @@ from edgeml.errors import EdgemlError
 __all__ = ["main"]
 
 # Subcommand modules under edgeml.cli, in the order `edgeml --help` lists them.
-COMMANDS = ("classify", "bench", "convert", "inspect", "edgetpu", "boards", "doctor", "service")
+COMMANDS = ("classify", "bench", "convert", "train", "inspect", "edgetpu", "boards", "doctor", "service")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -6,6 +6,7 @@ import argparse
 import contextlib
 import json
 import sys
+from typing import Any
 
 from edgeml.errors import ConversionError
 
@@ -20,7 +21,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "--quantize mode) with a static (1, H, W, C) input, labels and preprocessing inside as standard "
                     "TFLite metadata. int8 models are calibrated on real images and take raw uint8 pixels.",
     )
-    p.add_argument("model", metavar="MODEL", help=".keras or .h5 file, SavedModel folder, or a pretrained name")
+    p.add_argument("model", metavar="MODEL", help=".keras or .h5 file, SavedModel folder, or a pretrained ImageNet "
+                   "backbone: efficientnet-lite0, -lite1, -lite2 (weights from the [pretrained] extra; its "
+                   "preprocessing and labels come with it)")
     p.add_argument("--output", "-o", metavar="OUT_DIR", required=True, help="folder to write the models into")
     p.add_argument("--quantize", nargs="+", choices=QUANTIZE_MODES, default=["int8"], metavar="MODE",
                    help=f"one or more of {', '.join(QUANTIZE_MODES)} (default: int8)")
@@ -73,6 +76,7 @@ def run(args: argparse.Namespace) -> int:
 
     import_tensorflow("edgeml convert (run it on the host, not the Raspberry Pi)")
     from edgeml.preprocess import Preprocessing
+    from edgeml_converters import backbones
     from edgeml_converters.convert import convert, preset
     from edgeml_converters.keras_io import load_custom_objects
 
@@ -89,15 +93,26 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise ConversionError(f"Invalid preprocessing: {exc}. (resize letterbox needs an edgeml runtime that "
                               "supports it.)") from exc
+    pretrained = backbones.resolve_model_argument(args.model)
     custom = load_custom_objects(args.custom_objects) if args.custom_objects else None
+    options: dict[str, Any] = dict(
+        calibration_dir=args.calibration, quantize=args.quantize, io=args.io, eval_dir=args.eval,
+        eval_images=args.eval_images,
+    )
     # Keras prints export details on stdout; stdout is for results only.
     with contextlib.redirect_stdout(sys.stderr):
-        result = convert(
-            args.model, output_dir=args.output, calibration_dir=args.calibration, quantize=args.quantize,
-            io=args.io, labels=args.labels, preprocessing=prep, color_order=args.color_order, fold=args.fold,
-            input_size=parse_size(args.input_size) if args.input_size else None, custom_objects=custom,
-            max_calibration_images=args.max_calibration_images, eval_dir=args.eval, eval_images=args.eval_images,
-        )
+        if pretrained is not None:  # its preprocessing and labels come with it; the offline photos calibrate
+            from edgeml_converters.backbones.export import convert_pretrained
+
+            limit = args.max_calibration_images if args.calibration else None
+            result = convert_pretrained(pretrained, args.output, max_calibration_images=limit, **options)
+        else:
+            result = convert(
+                args.model, output_dir=args.output, labels=args.labels, preprocessing=prep,
+                color_order=args.color_order, fold=args.fold,
+                input_size=parse_size(args.input_size) if args.input_size else None, custom_objects=custom,
+                max_calibration_images=args.max_calibration_images, **options,
+            )
     for m in result.models:
         if args.json:
             print(json.dumps({"path": str(m.path), "quantize": m.mode, "io": m.io, "bytes": m.path.stat().st_size,

@@ -10,7 +10,7 @@ from tests.conftest import run_cli
 
 def test_help_lists_subcommands():
     out = run_cli("--help", check=True).stdout
-    assert "classify" in out and "convert" in out
+    assert "classify" in out and "convert" in out and "train" in out
 
 
 def test_usage_error_exits_2():
@@ -31,3 +31,11 @@ def test_convert_without_tensorflow_prints_pip_hint(tmp_path):
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 1
     assert 'pip install "edgeml[convert]"' in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_train_without_tensorflow_prints_pip_hint(tmp_path):
+    code = ("import sys; sys.modules['tensorflow'] = None; from edgeml.cli import main; "
+            f"sys.exit(main(['train', {str(tmp_path)!r}, '--output', {str(tmp_path / 'out')!r}]))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 1
+    assert 'pip install "edgeml[convert]"' in proc.stderr and "edgeml train" in proc.stderr

@@ -1,0 +1,74 @@
+"""``edgeml convert efficientnet-lite0``: a pretrained ImageNet backbone → int8 .tflite with labels inside.
+
+The Keras port is saved as ``<name>.keras`` in a work folder and handed to the ordinary converter, so the
+pretrained model gets exactly the checks and metadata of any other model. Without ``calibration_dir`` it is
+calibrated on the real photos that ship in packages (:mod:`edgeml_converters.datasets.photos`).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from edgeml_converters import backbones
+
+# The offline photo set has ~110 images: calibrate on most, keep the rest for the int8-vs-float check.
+PHOTO_CALIBRATION_IMAGES = 80
+
+
+def save_keras(name: str, work_dir: str | os.PathLike[str]) -> tuple[Path, Path, backbones.Pretrained]:
+    """Write ``<work_dir>/<name_with_underscores>.keras`` and ``labels.txt``; return both paths and the network."""
+    net = backbones.load_pretrained(name)
+    work = Path(work_dir)
+    work.mkdir(parents=True, exist_ok=True)
+    model_path = work / f"{net.name.replace('-', '_')}.keras"
+    net.model.save(model_path)
+    labels_path = work / "labels.txt"
+    labels_path.write_text("\n".join(net.labels) + "\n", encoding="utf-8")
+    return model_path, labels_path, net
+
+
+def convert_pretrained(
+    name: str,
+    output_dir: str | os.PathLike[str],
+    *,
+    calibration_dir: str | os.PathLike[str] | None = None,
+    quantize: str | Sequence[str] = "int8",
+    max_calibration_images: int | None = None,
+    progress: bool = True,
+    **options: Any,
+) -> Any:
+    """Convert pretrained backbone ``name`` into ``output_dir/<name>_<quantize>.tflite``.
+
+    Args:
+        name: One of :data:`edgeml_converters.backbones.NAMES` (``efficientnet_lite0`` spelling works too).
+        output_dir: Created if missing; also receives ``labels.txt``.
+        calibration_dir: Real images for int8 calibration; default: the offline photo set.
+        quantize: One mode or several (see :func:`edgeml_converters.convert.convert`); int8's uint8 input takes raw
+            RGB bytes.
+        max_calibration_images: Default 300 with ``calibration_dir``, else 80 of the ~110 offline photos.
+        **options: Passed to :func:`edgeml_converters.convert.convert` (``io``, ``eval_dir``, ...); the
+            backbone's own preprocessing and labels are not overridable.
+
+    Returns:
+        The :class:`edgeml_converters.convert.ConversionResult`.
+
+    Raises:
+        UnknownBackboneError, MissingDependencyError, ConversionError.
+    """
+    from edgeml_converters.convert import convert
+    from edgeml_converters.datasets import photos
+
+    with tempfile.TemporaryDirectory(prefix="edgeml-pretrained-") as tmp:
+        model_path, labels_path, net = save_keras(name, tmp)
+        if calibration_dir is None:
+            calibration_dir = photos.write_folder(Path(tmp) / "photos")
+            limit = max_calibration_images or PHOTO_CALIBRATION_IMAGES
+        else:
+            limit = max_calibration_images or 300
+        return convert(model_path, output_dir, calibration_dir=calibration_dir, quantize=quantize,
+                       labels=labels_path, preprocessing=net.preprocessing, max_calibration_images=limit,
+                       progress=progress, **options)

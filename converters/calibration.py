@@ -19,13 +19,15 @@ from edgeml.errors import ConversionError
 from edgeml.image import IMAGE_SUFFIXES, as_array, find_images
 from edgeml.preprocess import Preprocessing
 
-__all__ = ["Sample", "load_samples", "normalize", "pick_images", "pixels_for", "representative_dataset"]
+__all__ = ["Sample", "is_greyscale", "load_samples", "normalize", "pick_images", "pixels_for", "representative_dataset"]
 
 Sample = Path | np.ndarray
 _GREY_MODES = {"1", "L", "LA", "I", "I;16", "F"}
 
 
-def load_samples(source: str | os.PathLike[str], limit: int, channels: int, seed: int = 0) -> list[Sample]:
+def load_samples(
+    source: str | os.PathLike[str], limit: int, channels: int, seed: int = 0, *, greyscale_ok: bool = False
+) -> list[Sample]:
     """Return up to ``limit`` samples from ``source``, reproducibly, checked against the model's channel count.
 
     Args:
@@ -34,6 +36,9 @@ def load_samples(source: str | os.PathLike[str], limit: int, channels: int, seed
             else its only array).
         limit: How many samples at most.
         channels: The model input's channel count (1 or 3).
+        seed: Sampling seed.
+        greyscale_ok: Accept greyscale image files for a colour model (they are converted to RGB as the runtime
+            does): right when the model was trained on such images, e.g. by ``edgeml train`` on a grey dataset.
 
     Raises:
         ConversionError: No images found, unreadable array file, or images of the wrong channel count.
@@ -47,7 +52,8 @@ def load_samples(source: str | os.PathLike[str], limit: int, channels: int, seed
         picked = _sample_evenly(paths, limit, seed, text)
     else:
         picked = pick_images(text, limit, seed)
-    _check_channels(picked, channels, text)
+    if not greyscale_ok:
+        _check_channels(picked, channels, text)
     return list(picked)
 
 
@@ -85,18 +91,22 @@ def _sample_evenly(paths: list[Path], limit: int, seed: int, where: str) -> list
 def _check_channels(paths: Sequence[Path], channels: int, where: str) -> None:
     if channels != 3:
         return  # a greyscale model takes colour images too: the runtime converts frames to L
-    grey = []
-    for p in paths:
-        with Image.open(p) as im:
-            if im.mode in _GREY_MODES or (im.mode == "P" and not _colour_palette(im)):
-                grey.append((p, im.mode))
+    grey = [p for p in paths if is_greyscale(p)]
     if grey:
-        example, mode = grey[0]
+        example = grey[0]
+        with Image.open(example) as im:
+            mode = im.mode
         raise ConversionError(
             f"{len(grey)} of {len(paths)} calibration images in {where!r} have 1 channel (e.g. {example.name!r}, "
             f"mode {mode}) but the model takes 3 (RGB). Calibrate on colour images like the camera's, or convert "
             "a model with a (H, W, 1) input."
         )
+
+
+def is_greyscale(path: Path) -> bool:
+    """Return True when the image file holds one channel (grey modes, or a palette of greys only)."""
+    with Image.open(path) as im:
+        return im.mode in _GREY_MODES or (im.mode == "P" and not _colour_palette(im))
 
 
 def _colour_palette(im: Image.Image) -> bool:

@@ -115,6 +115,7 @@ def convert(
     eval_dir: str | os.PathLike[str] | None = None,
     eval_images: int | None = None,
     progress: bool = True,
+    greyscale_calibration_ok: bool = False,
 ) -> ConversionResult:
     """Convert ``model`` and write ``<stem>_<mode>.tflite`` per mode (labels and metadata inside) to ``output_dir``.
 
@@ -135,6 +136,8 @@ def convert(
         eval_dir: Labelled folder (one sub-folder per class) → ``report.json``, ``report.md`` and plots.
         eval_images: Evaluate on at most this many images of ``eval_dir`` (None: all).
         progress: Show tqdm progress bars on stderr.
+        greyscale_calibration_ok: Calibrate a colour model on greyscale images too (converted to RGB as the
+            runtime does); only when it was trained on such images. By default they are refused.
 
     Raises:
         ConversionError, ModelCompatibilityError, ModelNotFoundError, LabelsError.
@@ -162,7 +165,8 @@ def convert(
 
     samples: list[calibration.Sample] = []
     if calibration_dir is not None:
-        samples = calibration.load_samples(calibration_dir, max_calibration_images + check_images, size[2])
+        samples = calibration.load_samples(calibration_dir, max_calibration_images + check_images, size[2],
+                                           greyscale_ok=greyscale_calibration_ok)
     calib, check = samples[:max_calibration_images], samples[max_calibration_images:]
     if len(check) < check_images // 2 and len(calib) > 2 * check_images:
         check = calib[-check_images:]  # a small folder: check on calibration images rather than not at all

@@ -196,8 +196,9 @@ def train(data_dir: str | os.PathLike[str], output_dir: str | os.PathLike[str], 
     labels_path.write_text("\n".join(data.classes) + "\n", encoding="utf-8")
     with tempfile.TemporaryDirectory(prefix="edgeml-train-calib-") as tmp:
         calib = _link_images(train_set, Path(tmp))
+        # Calibrate on the training images as trained: greyscale ones became RGB the same way the runtime does it.
         converted = convert(keras_path, out, calibration_dir=calib, labels=labels_path, preprocessing=prep,
-                            progress=progress)
+                            progress=progress, greyscale_calibration_ok=True)
 
     float_acc, int8_acc, agreement = evaluate(model, converted.model_path, val_set, prep)
     return TrainResult(converted.model_path, keras_path, data.classes, len(train_set.labels), len(val_set.labels),

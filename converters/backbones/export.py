@@ -65,7 +65,7 @@ def convert_pretrained(
     with tempfile.TemporaryDirectory(prefix="edgeml-pretrained-") as tmp:
         model_path, labels_path, net = save_keras(name, tmp)
         if calibration_dir is None:
-            calibration_dir = photos.write_folder(Path(tmp) / "photos")
+            calibration_dir = photos.write_folder(Path(tmp) / "photos", colour_only=True)
             limit = max_calibration_images or PHOTO_CALIBRATION_IMAGES
         else:
             limit = max_calibration_images or 300

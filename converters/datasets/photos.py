@@ -13,6 +13,8 @@ import os
 import shutil
 from pathlib import Path
 
+from edgeml_converters.calibration import is_greyscale
+
 OPENCV_DATA = Path(os.environ.get("EDGEML_OPENCV_DATA", "/usr/share/doc/opencv-doc/examples/data"))
 
 # Files bundled in the scikit-image wheel (no download): photographs, not synthetic patterns.
@@ -54,8 +56,10 @@ def photo_files() -> dict[str, Path]:
     return found
 
 
-def write_folder(out_dir: str | os.PathLike[str]) -> Path:
+def write_folder(out_dir: str | os.PathLike[str], *, colour_only: bool = False) -> Path:
     """Copy every photo from :func:`photo_files` into ``out_dir`` (flat) unless already there; return it.
+
+    ``colour_only`` leaves out greyscale photos: calibrating a colour model wants colour images like the camera's.
 
     Raises:
         FileNotFoundError: No photo source is installed (scikit-image, scikit-learn or opencv-doc).
@@ -68,7 +72,10 @@ def write_folder(out_dir: str | os.PathLike[str]) -> Path:
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     for name, path in files.items():
+        if colour_only and is_greyscale(path):
+            continue
         target = out / name
         if not target.is_file():
             shutil.copyfile(path, target)
     return out
+

@@ -91,7 +91,9 @@ def test_int8_agrees_with_float_top1_on_at_least_95_percent(lite0, lite0_int8, p
 def test_int8_input_takes_raw_rgb_bytes(lite0_int8, photo_paths):
     clf = Classifier(lite0_int8)
     assert clf.input.dtype == np.uint8 and clf.input.shape == (1, 224, 224, 3)
-    assert clf.input.scale == pytest.approx(1 / 128) and clf.input.zero_point == 127  # (p - 127) / 128 cancelled
+    # (p - 127) / 128 is folded into the graph or cancelled by the input quantization: either way it is exact.
+    assert clf.input.scale * clf.preprocessing.std[0] == pytest.approx(1.0)
+    assert clf.input.zero_point == round(clf.preprocessing.mean[0])
     pixels = np.random.default_rng(0).integers(0, 256, (224, 224, 3), dtype=np.uint8)
     assert np.shares_memory(preprocess.to_input_tensor(pixels, clf.input, clf.preprocessing), pixels)
 
@@ -99,7 +101,9 @@ def test_int8_input_takes_raw_rgb_bytes(lite0_int8, photo_paths):
 def test_labels_and_preprocessing_are_embedded(lite0_int8):
     clf = Classifier(lite0_int8)
     assert clf.labels is not None and len(clf.labels) == 1000 and clf.labels[281].startswith("tabby")
-    assert clf.preprocessing.resize == "center_crop" and clf.preprocessing.mean == (127.0,)
+    assert clf.preprocessing.resize == "center_crop" and clf.preprocessing.crop_fraction == pytest.approx(224 / 256)
+    declared = clf.metadata.info["declared_preprocessing"]  # what the network was trained with
+    assert declared["mean"] == [127.0] and declared["std"] == [128.0]
     assert {"labels.txt", "edgeml.json"} <= set(zipfile.ZipFile(lite0_int8).namelist())
 
 

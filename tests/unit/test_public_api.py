@@ -10,7 +10,7 @@ import edgeml
 EXPECTED = [
     "Classification", "Classifier", "ConversionError", "EdgemlError", "ImageError", "InterpreterUnavailableError",
     "LabelsError", "MissingDependencyError", "ModelCompatibilityError", "ModelFormatError", "ModelNotFoundError",
-    "Preprocessing", "TensorSpec", "__version__", "load_image", "read_labels",
+    "Preprocessing", "TensorSpec", "__version__", "load_image", "read_labels", "stream",
 ]
 
 

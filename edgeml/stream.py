@@ -1,0 +1,286 @@
+"""Classify a stream of frames: capture on one thread, inference on another, results as an iterator or callback.
+
+::
+
+    for result in edgeml.stream("picamera2", clf, top_k=3):
+        print(result.index, result.results[0].label, result.latency_ms)
+
+How frames travel from the capture thread to the inference thread depends on the source:
+
+- live sources (cameras, ``realtime`` files) use a **latest-frame slot**: a new frame replaces one not yet taken,
+  and the replaced one is counted in ``stats.dropped``. Nothing queues up, so results never fall behind reality.
+- finite sources read as fast as possible (files, folders) use a **two-frame queue with back-pressure**: the
+  reader waits for the interpreter, so no frame is decoded only to be dropped and none is skipped.
+
+When the source fails (camera unplugged, read error) the capture thread closes it and reopens it with exponential
+back-off, counting ``read_failures`` and ``reconnects``; an unreadable item (a corrupt image) is delivered as a
+result with ``error`` set. Every wait is bounded: threads poll a stop event, joins have timeouts, queues are
+bounded. :meth:`Stream.stop` is safe from a signal handler; the CLI installs SIGINT/SIGTERM handlers, the
+library never does.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from edgeml.errors import EdgemlError, ImageError, SourceError
+from edgeml.frame import Frame
+from edgeml.sources import FrameSource, open_source
+from edgeml.stream_stats import StreamResult, StreamStats
+
+__all__ = ["Stream", "StreamResult", "StreamStats", "stream"]
+
+log = logging.getLogger(__name__)
+_POLL = 0.05  # seconds between stop-event checks in every blocking wait
+_JOIN_TIMEOUT = 5.0
+
+
+class _Closed(Exception):
+    """The channel is closed and empty."""
+
+
+class _Channel:
+    """Capture → inference hand-over: a latest-frame slot (``live``) or a bounded FIFO with back-pressure."""
+
+    def __init__(self, live: bool, stats: StreamStats, stop: threading.Event, depth: int = 2) -> None:
+        self.live, self.stats, self.stop = live, stats, stop
+        self.depth = 1 if live else depth
+        self._items: list[Any] = []
+        self._cond = threading.Condition()
+        self._closed = False
+
+    def put(self, item: Any) -> None:
+        with self._cond:
+            if self.live and self._items:
+                self._items.clear()  # the stale frame is dropped and counted, never queued
+                self.stats.add("dropped")
+            while len(self._items) >= self.depth and not self.stop.is_set():
+                self._cond.wait(_POLL)  # back-pressure: the reader waits for the interpreter
+            self._items.append(item)
+            self._cond.notify_all()
+
+    def get(self) -> Any:
+        with self._cond:
+            while not self._items:
+                if self._closed or self.stop.is_set():
+                    raise _Closed
+                self._cond.wait(_POLL)
+            item = self._items.pop(0)
+            self._cond.notify_all()
+            return item
+
+    def close(self) -> None:
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+
+
+class Stream:
+    """A running capture → classify loop. Iterate it, or pass ``on_result``, or call :meth:`run`.
+
+    Args:
+        source: A source string (see :func:`edgeml.sources.open_source`) or a :class:`FrameSource`.
+        classifier: Anything with ``classify(frame, top_k=, threshold=)``, normally :class:`edgeml.Classifier`.
+        top_k: Classes per result.
+        threshold: Drop classes scoring below this.
+        max_frames: Stop after this many results (None: until the source ends or :meth:`stop`).
+        fps: Classify at most this many frames per second (live sources drop the rest; files are read slower).
+        retries: Consecutive source failures tolerated before giving up (None: forever for live sources, 3 for
+            files and folders). Back-off doubles from 0.1 s up to 5 s between attempts.
+        keep_frames: Keep each frame in its result (for a preview); off by default so frames die young.
+        on_result: Called on the inference thread with each result; then iterating yields nothing.
+        source_options: Passed to ``open_source`` when ``source`` is a string.
+    """
+
+    def __init__(self, source: str | FrameSource, classifier: Any, *, top_k: int = 5, threshold: float = 0.0,
+                 max_frames: int | None = None, fps: float | None = None, retries: int | None = None,
+                 keep_frames: bool = False, on_result: Callable[[StreamResult], None] | None = None,
+                 **source_options: Any) -> None:
+        self.source: FrameSource = open_source(source, **source_options) if isinstance(source, str) else source
+        self.classifier = classifier
+        self.top_k, self.threshold = top_k, threshold
+        self.max_frames, self.fps = max_frames, fps
+        self.retries = retries if retries is not None else (None if self.source.live else 3)
+        self.keep_frames, self.on_result = keep_frames, on_result
+        self.stats = StreamStats()
+        self.error: BaseException | None = None
+        self._stop = threading.Event()
+        # A rate-limited reader keeps one frame in hand, not two, so a paced file's frames do not age in the queue.
+        self._channel = _Channel(self.source.live, self.stats, self._stop, depth=1 if fps else 2)
+        self._out: queue.Queue[StreamResult] = queue.Queue(maxsize=8)
+        self._threads: list[threading.Thread] = []
+        self._last_index: int | None = None
+
+    # -- control ---------------------------------------------------------------------------------------------
+    def start(self) -> Stream:
+        """Start the capture and inference threads (idempotent)."""
+        if not self._threads:
+            self.stats = self._channel.stats = StreamStats()
+            self._threads = [threading.Thread(target=self._capture, name="edgeml-capture", daemon=True),
+                             threading.Thread(target=self._infer, name="edgeml-infer", daemon=True)]
+            for t in self._threads:
+                t.start()
+        return self
+
+    def stop(self) -> None:
+        """Ask both threads to finish; returns at once (safe in a signal handler)."""
+        self._stop.set()
+
+    def join(self, timeout: float = _JOIN_TIMEOUT) -> bool:
+        """Wait up to ``timeout`` s for the threads; return True when both ended."""
+        deadline = time.monotonic() + timeout
+        for t in self._threads:
+            t.join(max(0.0, deadline - time.monotonic()))
+        alive = [t.name for t in self._threads if t.is_alive()]
+        if alive:
+            log.warning("stream threads still running after %.1f s: %s (a source read is blocked)", timeout, alive)
+        return not alive
+
+    @property
+    def running(self) -> bool:
+        """True while the inference thread runs."""
+        return any(t.is_alive() for t in self._threads[1:])
+
+    def __iter__(self) -> Iterator[StreamResult]:
+        self.start()
+        try:
+            while True:
+                try:
+                    yield self._out.get(timeout=_POLL)
+                except queue.Empty:
+                    if not self.running and self._out.empty():
+                        break
+        finally:
+            self.stop()
+            self.join()
+        if self.error is not None:
+            raise self.error
+
+    def run(self) -> StreamStats:
+        """Run to the end (source exhausted, ``max_frames`` or :meth:`stop`) and return the stats."""
+        for _ in self:
+            pass
+        return self.stats
+
+    def __enter__(self) -> Stream:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+        self.join()
+
+    # -- threads ---------------------------------------------------------------------------------------------
+    def _capture(self) -> None:
+        failures, is_open = 0, False
+        try:
+            while not self._stop.is_set():
+                try:
+                    if not is_open:
+                        self.source.open()
+                        is_open = True
+                        if failures:
+                            self.stats.add("reconnects")
+                    frame = self.source.read()
+                except ImageError as exc:  # one unreadable item; the source goes on
+                    self.stats.add("errors")
+                    log.warning("%s", exc)
+                    self._channel.put(exc)
+                    continue
+                except Exception as exc:
+                    failures += 1
+                    self.stats.add("read_failures")
+                    self._safe_close()
+                    is_open = False
+                    if self.retries is not None and failures > self.retries:
+                        self.error = exc if isinstance(exc, EdgemlError) else SourceError(
+                            f"{self.source.name!r} failed {failures} times in a row; giving up. Last error: {exc}")
+                        break
+                    delay = min(5.0, 0.1 * 2 ** (failures - 1))
+                    log.warning("%s failed (%s); reconnecting in %.1f s (attempt %d)", self.source.name, exc, delay,
+                                failures)
+                    self._stop.wait(delay)
+                    continue
+                if frame is None:  # end of a finite source
+                    break
+                failures = 0
+                self._count_gap(frame)
+                self._channel.put(frame)
+        finally:
+            self._channel.close()
+            if is_open:
+                self._safe_close()
+
+    def _count_gap(self, frame: Frame) -> None:
+        self.stats.add("captured")
+        if self._last_index is not None and frame.index > self._last_index + 1:
+            self.stats.add("dropped", frame.index - self._last_index - 1)
+        self._last_index = frame.index
+
+    def _safe_close(self) -> None:
+        try:
+            self.source.close()
+        except Exception as exc:  # a dying camera may fail to close too; reopening is what matters
+            log.debug("closing %s failed: %s", self.source.name, exc)
+
+    def _infer(self) -> None:
+        period = 1.0 / self.fps if self.fps else 0.0
+        next_due = time.monotonic()
+        try:
+            while not self._stop.is_set():
+                if period:
+                    if self._stop.wait(max(0.0, next_due - time.monotonic())):
+                        break
+                    next_due = max(next_due + period, time.monotonic() - period)
+                try:
+                    item = self._channel.get()
+                except _Closed:
+                    break
+                result = self._classify(item)
+                if isinstance(item, Frame):
+                    self.stats.record(result.latency_ms)
+                self._emit(result)
+                if self.max_frames is not None and self.stats.frames >= self.max_frames:
+                    break
+        except BaseException as exc:
+            self.error = exc
+        finally:
+            self._stop.set()
+
+    def _classify(self, item: Frame | ImageError) -> StreamResult:
+        if not isinstance(item, Frame):
+            return StreamResult(-1, time.time(), (), 0.0, self.source.name, error=str(item))
+        results = self.classifier.classify(item, top_k=self.top_k, threshold=self.threshold)
+        now = time.monotonic()
+        return StreamResult(item.index, time.time() - (now - item.timestamp), tuple(results),
+                            (now - item.timestamp) * 1000.0, item.source, frame=item if self.keep_frames else None)
+
+    def _emit(self, result: StreamResult) -> None:
+        if self.on_result is not None:
+            self.on_result(result)
+            return
+        while not self._stop.is_set():
+            try:
+                self._out.put(result, timeout=_POLL)
+                return
+            except queue.Full:
+                continue
+
+
+def stream(source: str | FrameSource, classifier: Any, **kwargs: Any) -> Stream:
+    """Return a :class:`Stream` classifying ``source`` with ``classifier``; iterate it to get results.
+
+    Example::
+
+        clf = edgeml.Classifier("model_int8.tflite")
+        for result in edgeml.stream("video:street.avi", clf, top_k=3, max_frames=100):
+            print(result.to_dict())
+
+    Keyword arguments are those of :class:`Stream` (``top_k``, ``max_frames``, ``fps``, ``on_result``, ...) and
+    the source options of :func:`edgeml.sources.open_source` (``loop``, ``realtime``, ``size``, ...).
+    """
+    return Stream(source, classifier, **kwargs)

@@ -16,13 +16,13 @@ from edgeml.errors import InvalidSourceError
 from edgeml.frame import RGB, Frame
 from edgeml.sources.base import BaseSource, Pacer, parse_size
 
-__all__ = ["SyntheticSource", "from_spec", "test_pattern"]
+__all__ = ["SyntheticSource", "from_spec", "colour_bars"]
 
 _BARS = np.array([[255, 255, 255], [255, 255, 0], [0, 255, 255], [0, 255, 0],
                   [255, 0, 255], [255, 0, 0], [0, 0, 255], [0, 0, 0]], dtype=np.uint8)
 
 
-def test_pattern(width: int, height: int) -> np.ndarray:
+def colour_bars(width: int, height: int) -> np.ndarray:
     """Return the base pattern, uint8 ``(height, width, 3)`` RGB: colour bars above a grey ramp."""
     img = np.empty((height, width, 3), dtype=np.uint8)
     split = max(1, height * 2 // 3)
@@ -34,7 +34,7 @@ def test_pattern(width: int, height: int) -> np.ndarray:
 
 
 class SyntheticSource(BaseSource):
-    """Endless frames of :func:`test_pattern` with a moving square.
+    """Endless frames of :func:`colour_bars` with a moving square.
 
     Args:
         size: ``(width, height)`` of the frames.
@@ -51,7 +51,7 @@ class SyntheticSource(BaseSource):
         self._base: np.ndarray | None = None
 
     def open(self) -> None:
-        self._base = test_pattern(self.width, self.height)
+        self._base = colour_bars(self.width, self.height)
         if self._pacer:
             self._pacer.reset()
 

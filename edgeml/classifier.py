@@ -1,10 +1,11 @@
-"""The image classifier: composes image → preprocess → invoke → postprocess; holds no logic of its own."""
+"""The image classifier: composes frame → preprocess → invoke → postprocess; holds no logic of its own."""
 
 from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Sequence
+import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -12,12 +13,14 @@ import numpy as np
 
 from edgeml import postprocess, preprocess
 from edgeml.errors import LabelsError, ModelFormatError
-from edgeml.image import ImageInput, as_array
+from edgeml.frame import Frame
+from edgeml.image import ImageInput
 from edgeml.interpreter import open_interpreter
 from edgeml.labels import read_labels
 from edgeml.metadata import ModelMetadata, read_metadata
 from edgeml.postprocess import Classification
-from edgeml.preprocess import Preprocessing
+from edgeml.prediction import Prediction, Timings
+from edgeml.preprocess import InputQuantizer, Preprocessing, resolve_preprocessing, to_frame, write_input
 from edgeml.tensors import TensorSpec
 
 __all__ = ["Classifier"]
@@ -31,15 +34,23 @@ class Classifier:
         clf = edgeml.Classifier("model_int8.tflite")          # labels come from the model when it carries them
         for r in clf.classify("cat.jpg", top_k=3):
             print(r.label, f"{r.score:.2f}")
+        clf.classify(Frame(yuv, "I420"))                      # camera frames in any edgeml.frame format
+        prediction = clf.run(frame)                            # results plus per-stage timings
+        print(prediction.timings.to_dict())
 
-    Settings resolve as: explicit argument > model metadata > default (stretch resize, raw 0..255 pixels).
+    Preprocessing resolves as: explicit argument > board profile > model metadata > default (stretch resize,
+    raw 0..255 pixels); see :func:`edgeml.preprocess.resolve_preprocessing`.
 
     Args:
         model: Path to a ``.tflite`` file with one image input ``(1, H, W, 1|3)`` and one ``(1, N)`` output.
         labels: A labels file or a sequence of names; None uses the labels embedded in the model, else indices.
         num_threads: CPU threads for the interpreter (None: the backend's default).
-        preprocessing: Override the model's recorded :class:`Preprocessing`.
+        preprocessing: Override the model's recorded :class:`Preprocessing`: a full one, or a mapping of some
+            fields (e.g. ``{"resize": "letterbox"}``) that keeps the model's other settings.
         output_activation: ``"softmax"`` (outputs are probabilities), ``"logits"`` or ``"auto"``.
+        board: A board profile's defaults (mapping or object with a ``preprocessing`` entry/attribute), or None.
+        allow: Only report these classes (names or indices).
+        deny: Never report these classes (names or indices).
         backend: Interpreter package; see :func:`edgeml.interpreter.load_backend`.
         delegates: Interpreter delegates (e.g. the Edge TPU's), passed through.
 
@@ -55,10 +66,13 @@ class Classifier:
         labels: str | os.PathLike[str] | Sequence[str] | None = None,
         *,
         num_threads: int | None = None,
-        preprocessing: Preprocessing | None = None,
+        preprocessing: Preprocessing | Mapping[str, Any] | None = None,
         output_activation: str | None = None,
         backend: str = "auto",
         delegates: list[Any] | None = None,
+        board: Mapping[str, Any] | Any | None = None,
+        allow: Sequence[str | int] | None = None,
+        deny: Sequence[str | int] | None = None,
     ) -> None:
         self.model_path = Path(model)
         self._interpreter, self._backend = open_interpreter(
@@ -81,8 +95,16 @@ class Classifier:
             )
 
         self.metadata: ModelMetadata = read_metadata(model)
-        self.preprocessing = preprocessing or self.metadata.preprocessing or Preprocessing()
+        self.preprocessing: Preprocessing = resolve_preprocessing(preprocessing, board, self.metadata.preprocessing)
         self.output_activation = output_activation or self.metadata.output_activation or "auto"
+        if self.output_activation not in ("softmax", "logits", "auto"):
+            raise ValueError(
+                f"output_activation must be 'softmax', 'logits' or 'auto'. Received: {self.output_activation!r}"
+            )
+        self._quantizer = InputQuantizer.for_input(self.input, self.preprocessing, self.channels)
+        # Functions returning fresh views of the interpreter's buffers: safe to keep, unlike the views themselves.
+        self._input_view = self._interpreter.tensor(self.input.index)
+        self._output_view = self._interpreter.tensor(self.output.index)
         if labels is not None:
             self.labels: tuple[str, ...] | None = read_labels(labels)
         else:
@@ -92,6 +114,7 @@ class Classifier:
                 f"{len(self.labels)} labels given but the model has {self.num_classes} classes. "
                 "Pass the labels file written with this model (one name per line, in output order)."
             )
+        self._mask = postprocess.label_mask(self.labels, self.num_classes, allow, deny)
         # The interpreter is not thread-safe; one lock keeps concurrent classify() calls correct.
         self._lock = threading.Lock()
 
@@ -100,11 +123,11 @@ class Classifier:
         """The interpreter package in use, e.g. ``"ai_edge_litert"``."""
         return self._backend.name
 
-    def preprocess(self, image: ImageInput) -> np.ndarray:
-        """Return the input tensor for ``image`` (any size; path, PIL.Image or uint8 RGB array)."""
-        pixels = as_array(image, "L" if self.channels == 1 else "RGB")
-        pixels = preprocess.resize(pixels, (self.height, self.width), self.preprocessing)
-        return preprocess.to_input_tensor(pixels, self.input, self.preprocessing)
+    def preprocess(self, image: ImageInput | Frame) -> np.ndarray:
+        """Return a new input tensor for ``image`` (path, PIL.Image, uint8 array or :class:`Frame`, any size)."""
+        out = np.empty(self.input.shape, self.input.dtype)
+        write_input(to_frame(image, self.channels), out[0], self.preprocessing, self._quantizer)
+        return out
 
     def invoke(self, tensor: np.ndarray) -> np.ndarray:
         """Run the model on a prepared input tensor and return a copy of the raw output tensor.
@@ -122,22 +145,80 @@ class Classifier:
             self._interpreter.invoke()
             return self._interpreter.get_tensor(self.output.index).copy()
 
-    def scores(self, image: ImageInput) -> np.ndarray:
+    def scores(self, image: ImageInput | Frame) -> np.ndarray:
         """Return every class's probability, float32 ``(num_classes,)``."""
         return postprocess.to_scores(self.invoke(self.preprocess(image)), self.output, self.output_activation)
 
-    def classify(self, image: ImageInput, top_k: int = 5, threshold: float = 0.0) -> list[Classification]:
+    def run(self, image: ImageInput | Frame, top_k: int = 5, threshold: float = 0.0) -> Prediction:
+        """Classify ``image`` and time each stage: the fast path behind :meth:`classify`.
+
+        Pixels are written straight into the interpreter's input tensor (no intermediate tensor), and only the
+        winning classes are dequantized.
+
+        Args:
+            image: A :class:`~edgeml.frame.Frame` in any format, a path, a ``PIL.Image`` or a uint8 array
+                ``(H, W)``, ``(H, W, 3)`` RGB or ``(H, W, 4)`` RGBA, any size.
+            top_k: How many classes to return at most.
+            threshold: Drop classes scoring below this probability.
+
+        Returns:
+            A :class:`Prediction` with the results and per-stage :class:`Timings`.
+
+        Raises:
+            ImageError: The image is unreadable or of the wrong kind (dtype, channels, size, layout).
+        """
+        if top_k < 1:
+            raise ValueError(f"top_k must be >= 1. Received: {top_k}")
+        t0 = time.perf_counter()
+        frame = to_frame(image, self.channels)
+        with self._lock:
+            t1 = time.perf_counter()
+            # TFLite's rule: never hold a view of a tensor buffer across invoke()/allocate_tensors(); take a fresh
+            # one for each write and read, and drop it before the interpreter runs.
+            view = self._input_view()
+            try:
+                write_input(frame, view[0], self.preprocessing, self._quantizer)
+            finally:
+                del view
+            t2 = time.perf_counter()
+            self._interpreter.invoke()
+            t3 = time.perf_counter()
+            output = self._output_view()
+            try:
+                results = postprocess.classify_output(
+                    output, self.output, self.labels, top_k, threshold, self.output_activation, self._mask
+                )
+            finally:
+                del output
+            t4 = time.perf_counter()
+        return Prediction(results, Timings(t1 - t0, t2 - t1, t3 - t2, t4 - t3))
+
+    def classify(
+        self,
+        image: ImageInput | Frame,
+        top_k: int = 5,
+        threshold: float = 0.0,
+        *,
+        timings: dict[str, float] | None = None,
+    ) -> list[Classification]:
         """Return the ``top_k`` most likely classes of ``image``, best first.
 
         Args:
-            image: A path, a ``PIL.Image`` (any mode) or a uint8 array ``(H, W, 3)`` RGB, any size.
+            image: A :class:`~edgeml.frame.Frame` in any format, a path, a ``PIL.Image`` or a uint8 array
+                ``(H, W, 3)`` RGB, any size.
             top_k: How many classes to return at most.
             threshold: Drop classes scoring below this probability.
+            timings: A dict to fill with milliseconds per stage (``decode``, ``preprocess``, ``invoke``,
+                ``postprocess``, ``total``); or use :meth:`run` for a :class:`Prediction`.
         """
-        return postprocess.top_k(self.scores(image), self.labels, top_k, threshold)
+        prediction = self.run(image, top_k, threshold)
+        if timings is not None:
+            timings.update(prediction.timings.to_dict())
+        return prediction.results
 
     def close(self) -> None:
         """Release the interpreter (and with it any delegate)."""
+        self._input_view = self._output_view = None
         self._interpreter = None
 
     def __enter__(self) -> Classifier:

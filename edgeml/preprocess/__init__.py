@@ -1,0 +1,40 @@
+"""Pure preprocessing: any image or camera frame → the model's input tensor, doing as little work as it allows.
+
+The steps, one module each, composed by :func:`write_input` (and by :class:`edgeml.Classifier`):
+
+- :mod:`~edgeml.preprocess.settings`: :class:`Preprocessing` and :func:`resolve_preprocessing`
+  (explicit argument > board profile > model metadata > default);
+- :mod:`~edgeml.preprocess.geometry`: which source box lands where (stretch, center_crop, letterbox);
+- :mod:`~edgeml.preprocess.colour`: RGB, BGR, RGBX, BGRX, GRAY, I420, NV12 → RGB or grey;
+- :mod:`~edgeml.preprocess.resampling`: bilinear resize (OpenCV when installed, Pillow otherwise);
+- :mod:`~edgeml.preprocess.quantize`: uint8 → input values by copy, bit flip or lookup table;
+- :mod:`~edgeml.preprocess.pipeline`: the composition, writing into a caller's buffer.
+"""
+
+from __future__ import annotations
+
+from edgeml.preprocess.geometry import Placement, crop_box, input_size, placement
+from edgeml.preprocess.pipeline import to_frame, write_input
+from edgeml.preprocess.quantize import InputQuantizer, identity_offset, to_input_tensor
+from edgeml.preprocess.resampling import resize, set_backend
+from edgeml.preprocess.settings import RESIZE_MODES, Preprocessing, resolve_preprocessing
+
+# Kept for callers of the single-module version (the converter checks input quantization with it).
+_identity_offset = identity_offset
+
+__all__ = [
+    "RESIZE_MODES",
+    "InputQuantizer",
+    "Placement",
+    "Preprocessing",
+    "crop_box",
+    "identity_offset",
+    "input_size",
+    "placement",
+    "resize",
+    "resolve_preprocessing",
+    "set_backend",
+    "to_frame",
+    "to_input_tensor",
+    "write_input",
+]

@@ -1,0 +1,105 @@
+"""Compose the pure steps: any image or :class:`Frame` → the model's input values, written into a given buffer.
+
+Order of work, cheapest first: pick the source box (geometry), convert colour only inside it (YUV) or not at all
+yet (packed formats), resample once to the model size, then reorder channels and quantize on the small image.
+When the frame is already RGB (or grey for a grey model) and the quantization is a copy or a bit flip, the
+resampler writes straight into the destination — typically the interpreter's own input tensor.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from edgeml.errors import ImageError
+from edgeml.frame import GRAY, I420, NV12, RGB, Frame
+from edgeml.image import as_array
+from edgeml.preprocess import colour
+from edgeml.preprocess.geometry import placement
+from edgeml.preprocess.quantize import InputQuantizer
+from edgeml.preprocess.resampling import cv2_module, resize_box
+from edgeml.preprocess.settings import Preprocessing
+
+__all__ = ["to_frame", "write_input"]
+
+
+def to_frame(image: Any, channels: int = 3) -> Frame:
+    """Return ``image`` as a :class:`Frame`, decoding files and PIL images (the "decode" stage).
+
+    Args:
+        image: A :class:`Frame` (any format), a path, a ``PIL.Image`` (any mode), or a uint8 ndarray
+            ``(H, W)``/``(H, W, 1)`` grey, ``(H, W, 3)`` RGB or ``(H, W, 4)`` RGBA (alpha composited onto white).
+        channels: The model's channels (1 decodes files straight to grey).
+
+    Raises:
+        ImageError: Wrong type, dtype, rank, channel count or an empty array; the message says what was received.
+    """
+    if isinstance(image, Frame):
+        return image
+    if isinstance(image, np.ndarray) and image.dtype == np.uint8 and image.ndim in (2, 3) and image.size > 0:
+        if image.ndim == 3 and image.shape[2] == 3:
+            return Frame(image, RGB)
+        if image.ndim == 2 or image.shape[2] == 1:
+            return Frame(image.reshape(image.shape[:2]), GRAY)
+    if isinstance(image, (str, os.PathLike, Image.Image, np.ndarray)):
+        pixels = as_array(image, "L" if channels == 1 else "RGB")
+        return Frame(pixels, GRAY if pixels.ndim == 2 else RGB)
+    raise ImageError(
+        f"Expected a Frame, file path, PIL.Image or uint8 numpy array. Received: {type(image).__name__}."
+    )
+
+
+def _fill_border(out: np.ndarray, rect: tuple[int, int, int, int], value: np.ndarray) -> None:
+    x0, y0, x1, y1 = rect
+    out[:y0] = value
+    out[y1:] = value
+    out[y0:y1, :x0] = value
+    out[y0:y1, x1:] = value
+
+
+def write_input(frame: Frame, out: np.ndarray, prep: Preprocessing, quantizer: InputQuantizer) -> np.ndarray:
+    """Write ``frame`` as model input values into ``out``.
+
+    Args:
+        frame: The frame, any format; row-stride padding beyond ``frame.width`` is never read.
+        out: ``(H, W, C)`` of the input dtype (C 1 or 3), e.g. the interpreter's input tensor without its batch
+            axis; every element is written.
+        prep: Resize mode and normalisation.
+        quantizer: The input's byte → value map (:meth:`InputQuantizer.for_input`).
+
+    Returns:
+        ``out``.
+    """
+    h, w, c = out.shape
+    place = placement((frame.height, frame.width), (h, w), prep)
+    cv2 = cv2_module()
+    if frame.format in (I420, NV12):
+        src, box = colour.yuv_region_to_rgb(frame, place.box, cv2)
+        fmt = RGB
+    else:
+        src, box, fmt = frame.pixels[:frame.height, :frame.width], place.box, frame.format
+    if place.padded:
+        _fill_border(out, place.rect, quantizer.pad(prep.pad_value))
+    x0, y0, x1, y1 = place.rect
+    region = out[y0:y1, x0:x1]
+    size = (y1 - y0, x1 - x0)
+    raw = region.view(np.uint8) if quantizer.in_place else None
+    direct = (fmt == RGB and c == 3) or (fmt == GRAY and c == 1)
+    if raw is not None and direct:
+        # The fast path: resample straight into the tensor, then fix the bytes up in place (copy: nothing to do).
+        resize_box(src, box, size, raw[..., 0] if c == 1 else raw)
+        quantizer.fix_in_place(raw)
+        return out
+    resized = resize_box(src, box, size)
+    if direct:
+        pixels = resized.reshape(*size, c)
+    else:
+        pixels = colour.reorder(resized, fmt, raw if raw is not None else np.empty((*size, c), np.uint8))
+        if raw is not None:
+            quantizer.fix_in_place(raw)
+            return out
+    quantizer.apply(pixels, region, cv2)
+    return out

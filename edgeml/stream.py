@@ -45,14 +45,33 @@ class _Closed(Exception):
 
 
 class _Channel:
-    """Capture → inference hand-over: a latest-frame slot (``live``) or a bounded FIFO with back-pressure."""
+    """Capture → inference hand-over: a latest-frame slot (``live``) or a bounded FIFO with back-pressure.
 
-    def __init__(self, live: bool, stats: StreamStats, stop: threading.Event, depth: int = 2) -> None:
+    With ``on_demand`` (a file read at a limited rate) the reader decodes a frame only when the inference side
+    asks for one, so a frame does not age in the queue while the rate limit holds it back.
+    """
+
+    def __init__(self, live: bool, stats: StreamStats, stop: threading.Event, depth: int = 2,
+                 on_demand: bool = False) -> None:
         self.live, self.stats, self.stop = live, stats, stop
         self.depth = 1 if live else depth
+        self.on_demand = on_demand and not live
         self._items: list[Any] = []
+        self._demand = 0
         self._cond = threading.Condition()
         self._closed = False
+
+    def wait_for_space(self) -> None:
+        """Block (polling the stop event) until the reader may decode the next frame; live sources never wait."""
+        with self._cond:
+            while not self.stop.is_set():
+                if self.on_demand:
+                    if self._demand:
+                        self._demand = 0
+                        return
+                elif self.live or len(self._items) < self.depth:
+                    return
+                self._cond.wait(_POLL)
 
     def put(self, item: Any) -> None:
         with self._cond:
@@ -66,6 +85,9 @@ class _Channel:
 
     def get(self) -> Any:
         with self._cond:
+            if self.on_demand and not self._items:
+                self._demand = 1
+                self._cond.notify_all()
             while not self._items:
                 if self._closed or self.stop.is_set():
                     raise _Closed
@@ -85,7 +107,8 @@ class Stream:
 
     Args:
         source: A source string (see :func:`edgeml.sources.open_source`) or a :class:`FrameSource`.
-        classifier: Anything with ``classify(frame, top_k=, threshold=)``, normally :class:`edgeml.Classifier`.
+        classifier: Normally :class:`edgeml.Classifier` (its ``run`` also gives per-stage timings); anything with
+            ``classify(frame, top_k=, threshold=)`` works.
         top_k: Classes per result.
         threshold: Drop classes scoring below this.
         max_frames: Stop after this many results (None: until the source ends or :meth:`stop`).
@@ -110,8 +133,7 @@ class Stream:
         self.stats = StreamStats()
         self.error: BaseException | None = None
         self._stop = threading.Event()
-        # A rate-limited reader keeps one frame in hand, not two, so a paced file's frames do not age in the queue.
-        self._channel = _Channel(self.source.live, self.stats, self._stop, depth=1 if fps else 2)
+        self._channel = _Channel(self.source.live, self.stats, self._stop, on_demand=bool(fps))
         self._out: queue.Queue[StreamResult] = queue.Queue(maxsize=8)
         self._threads: list[threading.Thread] = []
         self._last_index: int | None = None
@@ -185,6 +207,9 @@ class Stream:
                         is_open = True
                         if failures:
                             self.stats.add("reconnects")
+                    self._channel.wait_for_space()  # back-pressure before decoding, not after
+                    if self._stop.is_set():
+                        break
                     frame = self.source.read()
                 except ImageError as exc:  # one unreadable item; the source goes on
                     self.stats.add("errors")
@@ -254,10 +279,16 @@ class Stream:
     def _classify(self, item: Frame | ImageError) -> StreamResult:
         if not isinstance(item, Frame):
             return StreamResult(-1, time.time(), (), 0.0, self.source.name, error=str(item))
-        results = self.classifier.classify(item, top_k=self.top_k, threshold=self.threshold)
+        timings: dict[str, float] = {}
+        if hasattr(self.classifier, "run"):  # edgeml.Classifier: results plus per-stage timings
+            prediction = self.classifier.run(item, top_k=self.top_k, threshold=self.threshold)
+            results, timings = prediction.results, prediction.timings.to_dict()
+        else:
+            results = self.classifier.classify(item, top_k=self.top_k, threshold=self.threshold)
         now = time.monotonic()
         return StreamResult(item.index, time.time() - (now - item.timestamp), tuple(results),
-                            (now - item.timestamp) * 1000.0, item.source, frame=item if self.keep_frames else None)
+                            (now - item.timestamp) * 1000.0, item.source, frame=item if self.keep_frames else None,
+                            timings=timings)
 
     def _emit(self, result: StreamResult) -> None:
         if self.on_result is not None:

@@ -30,6 +30,7 @@ class StreamResult:
         source: The source string.
         error: Why the item was not classified (e.g. a corrupt image file), else None.
         frame: The frame itself, kept only when the stream was asked to (``keep_frames=True``, for a preview).
+        timings: Milliseconds per classifier stage (``preprocess``, ``invoke``, ...) when the classifier reports them.
     """
 
     index: int
@@ -39,6 +40,7 @@ class StreamResult:
     source: str = ""
     error: str | None = None
     frame: Frame | None = field(default=None, repr=False, compare=False)
+    timings: dict[str, float] = field(default_factory=dict, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         """Return the JSON line the CLI prints: ``frame``, ``timestamp``, ``results``, ``latency_ms`` (+ ``error``)."""
@@ -46,6 +48,8 @@ class StreamResult:
                              "results": [r.to_dict() for r in self.results], "latency_ms": round(self.latency_ms, 3)}
         if self.error is not None:
             d["error"] = self.error
+        if self.timings:
+            d["timings_ms"] = {k: round(v, 3) for k, v in self.timings.items()}
         return d
 
 

@@ -16,7 +16,7 @@ from edgeml.errors import InvalidSourceError
 from edgeml.frame import RGB, Frame
 from edgeml.sources.base import BaseSource, Pacer, parse_size
 
-__all__ = ["SyntheticSource", "from_spec", "colour_bars"]
+__all__ = ["SyntheticSource", "colour_bars", "from_spec"]
 
 _BARS = np.array([[255, 255, 255], [255, 255, 0], [0, 255, 255], [0, 255, 0],
                   [255, 0, 255], [255, 0, 0], [0, 0, 255], [0, 0, 0]], dtype=np.uint8)

@@ -96,7 +96,9 @@ class Classifier:
 
         self.metadata: ModelMetadata = read_metadata(model)
         self.preprocessing: Preprocessing = resolve_preprocessing(preprocessing, board, self.metadata.preprocessing)
-        self.output_activation = output_activation or self.metadata.output_activation or "auto"
+        self.output_activation = postprocess.resolve_activation(
+            self.output, output_activation or self.metadata.output_activation or "auto"
+        )
         if self.output_activation not in ("softmax", "logits", "auto"):
             raise ValueError(
                 f"output_activation must be 'softmax', 'logits' or 'auto'. Received: {self.output_activation!r}"
@@ -114,7 +116,10 @@ class Classifier:
                 f"{len(self.labels)} labels given but the model has {self.num_classes} classes. "
                 "Pass the labels file written with this model (one name per line, in output order)."
             )
-        self._mask = postprocess.label_mask(self.labels, self.num_classes, allow, deny)
+        self._decode_output = postprocess.OutputDecoder(
+            self.output, self.labels, self.output_activation,
+            postprocess.label_mask(self.labels, self.num_classes, allow, deny),
+        )
         # The interpreter is not thread-safe; one lock keeps concurrent classify() calls correct.
         self._lock = threading.Lock()
 
@@ -185,9 +190,7 @@ class Classifier:
             t3 = time.perf_counter()
             output = self._output_view()
             try:
-                results = postprocess.classify_output(
-                    output, self.output, self.labels, top_k, threshold, self.output_activation, self._mask
-                )
+                results = self._decode_output(output, top_k, threshold)
             finally:
                 del output
             t4 = time.perf_counter()

@@ -16,7 +16,16 @@ from edgeml.errors import LabelsError
 from edgeml.tensors import TensorSpec
 
 __all__ = [
-    "Classification", "classify_output", "dequantize", "label_mask", "softmax", "to_scores", "top_k", "top_k_indices",
+    "Classification",
+    "OutputDecoder",
+    "classify_output",
+    "dequantize",
+    "label_mask",
+    "resolve_activation",
+    "softmax",
+    "to_scores",
+    "top_k",
+    "top_k_indices",
 ]
 
 
@@ -87,14 +96,21 @@ def top_k_indices(values: np.ndarray, k: int, candidates: np.ndarray | None = No
     k = min(k, pool.size)
     if k == 0:
         return np.empty(0, np.intp)
-    # argpartition is O(N) for the 1000-class case. It breaks ties at the k-th score arbitrarily (and differently
-    # across numpy versions), so keep every index scoring at least the k-th score, then sort (lower index first).
-    if k < pool.size:
-        kth = pool[np.argpartition(pool, pool.size - k)[pool.size - k]]
-        chosen = np.flatnonzero(pool >= kth)
+    # argpartition is O(N) for the 1000-class case but breaks ties at the k-th value arbitrarily (and differently
+    # across numpy versions): take everything strictly above the k-th value, then the lowest-index ties.
+    n = pool.size
+    if k < n:
+        part = np.argpartition(pool, n - k)
+        chosen = part[n - k:]
+        kth = pool[part[n - k]]
+        ties_inside = int(np.count_nonzero(pool[chosen] == kth))
+        if ties_inside != int(np.count_nonzero(pool == kth)):
+            # Some equal values were left out: prefer the lowest indices among all of them.
+            above = np.flatnonzero(pool > kth)
+            chosen = np.concatenate([above, np.flatnonzero(pool == kth)[:k - above.size]])
     else:
-        chosen = np.arange(pool.size)
-    order = chosen[np.lexsort((chosen, -pool[chosen].astype(np.float64)))][:k]
+        chosen = np.arange(n)
+    order = chosen[np.lexsort((chosen, -pool[chosen].astype(np.float64)))]
     return order if candidates is None else candidates[order]
 
 
@@ -112,13 +128,88 @@ def top_k(scores: np.ndarray, labels: Sequence[str] | None, k: int = 5, threshol
     ]
 
 
-def _min_quantized(spec: TensorSpec, threshold: float) -> int:
-    """Return the smallest quantized value whose dequantized score is >= ``threshold`` (exactly as dequantize)."""
-    info = np.iinfo(spec.dtype)
-    q = int(np.floor(spec.zero_point + threshold / spec.scale)) - 1
-    while q <= info.max and dequantize(np.array([q]), spec)[0] < threshold:
-        q += 1
-    return max(q, info.min)
+def resolve_activation(spec: TensorSpec, activation: str | None) -> str:
+    """Return ``activation``, deciding ``"auto"`` from the tensor when its quantization gives it away.
+
+    TFLite's quantized softmax kernels fix their output quantization to scale 1/256 with zero point 0 (uint8) or
+    -128 (int8); an output quantized that way holds probabilities. Anything else stays ``"auto"`` (decided from
+    the values on each call).
+    """
+    if activation not in (None, "auto"):
+        return activation
+    softmax_zp = {np.dtype(np.uint8): 0, np.dtype(np.int8): -128}.get(np.dtype(spec.dtype))
+    if spec.quantized and abs(spec.scale - 1 / 256) < 1e-9 and spec.zero_point == softmax_zp:
+        return "softmax"
+    return "auto"
+
+
+class OutputDecoder:
+    """Raw output tensor → top-k :class:`Classification` list, with everything about the tensor worked out once.
+
+    For probability outputs (``activation="softmax"``) of a quantized model, the threshold becomes a quantized
+    value and top-k runs on the raw integers; only the ``k`` winners are dequantized, in exact integer arithmetic.
+    Logits need every value for softmax, so they are dequantized in full (int64) first; ``"auto"`` decides from
+    the values on each call.
+
+    Args:
+        spec: The output tensor.
+        labels: Class names in output order, or None for ``str(index)``.
+        activation: ``"softmax"``, ``"logits"`` or ``"auto"`` (see :func:`resolve_activation`).
+        mask: Optional bool ``(N,)``: False excludes a class (allow/deny lists, :func:`label_mask`).
+    """
+
+    def __init__(self, spec: TensorSpec, labels: Sequence[str] | None = None, activation: str = "auto",
+                 mask: np.ndarray | None = None) -> None:
+        self.spec = spec
+        self.labels = list(labels) if labels else None
+        self.activation = resolve_activation(spec, activation)
+        self.mask = mask
+        self._integer = spec.quantized and self.activation == "softmax"
+        self._scale, self._zero_point = float(spec.scale), int(spec.zero_point)
+        self._lowest = int(np.iinfo(spec.dtype).min) if spec.quantized else 0
+        self._qmin: dict[float, int] = {}
+
+    def min_quantized(self, threshold: float) -> int:
+        """Return the smallest quantized value whose score is >= ``threshold`` (exactly as it dequantizes)."""
+        q = self._qmin.get(threshold)
+        if q is None:
+            info = np.iinfo(self.spec.dtype)
+            q = int(np.floor(self._zero_point + threshold / self._scale)) - 1
+            while q <= info.max and (q - self._zero_point) * self._scale < threshold:
+                q += 1
+            self._qmin[threshold] = q = max(q, int(info.min))
+        return q
+
+    def __call__(self, output: np.ndarray, k: int = 5, threshold: float = 0.0) -> list[Classification]:
+        """Return up to ``k`` classes scoring ``>= threshold``, best first (ties: lower index first).
+
+        Args:
+            output: The output tensor ``(1, N)`` or ``(N,)``; read, never kept.
+            k: How many classes at most (>= 1).
+            threshold: Drop classes whose probability is below this.
+        """
+        if k < 1:
+            raise ValueError(f"top_k must be >= 1. Received: {k}")
+        raw = output.reshape(-1)
+        keep = self.mask
+        if self._integer:
+            qmin = self.min_quantized(threshold) if threshold > 0 else self._lowest
+            if qmin > self._lowest:
+                keep = raw >= qmin if keep is None else keep & (raw >= qmin)
+            chosen = top_k_indices(raw, k, None if keep is None else np.flatnonzero(keep))
+            # Python ints: exact, never wraps (int8 - zero_point), like int64.
+            scores = [min(1.0, max(0.0, (int(q) - self._zero_point) * self._scale)) for q in raw[chosen]]
+        else:
+            probs = to_scores(raw, self.spec, self.activation)
+            if threshold > 0:
+                keep = probs >= threshold if keep is None else keep & (probs >= threshold)
+            chosen = top_k_indices(probs, k, None if keep is None else np.flatnonzero(keep))
+            scores = [float(s) for s in probs[chosen]]
+        names = self.labels
+        return [
+            Classification(int(i), names[i] if names and names[i] else str(int(i)), s)
+            for i, s in zip(chosen.tolist(), scores, strict=True)
+        ]
 
 
 def classify_output(
@@ -130,38 +221,8 @@ def classify_output(
     activation: str = "auto",
     mask: np.ndarray | None = None,
 ) -> list[Classification]:
-    """Return the top ``k`` classes of a raw output tensor, dequantizing only the winners when it can.
-
-    For probability outputs (``activation="softmax"``) of a quantized model, the threshold becomes a quantized
-    value and top-k runs on the raw integers; only the ``k`` results are dequantized. Logits need every value for
-    softmax, so they are dequantized in full (int64) first; ``"auto"`` decides from the values.
-
-    Args:
-        output: The output tensor ``(1, N)`` or ``(N,)``; read, never kept.
-        spec: Its tensor spec.
-        labels: Class names in output order, or None for ``str(index)``.
-        k: How many classes at most (>= 1).
-        threshold: Drop classes whose probability is below this.
-        activation: ``"softmax"``, ``"logits"`` or ``"auto"``, as in :func:`to_scores`.
-        mask: Optional bool ``(N,)``: False excludes a class (allow/deny lists).
-    """
-    if k < 1:
-        raise ValueError(f"top_k must be >= 1. Received: {k}")
-    raw = np.asarray(output).reshape(-1)
-    if spec.quantized and activation == "softmax":
-        keep = raw >= _min_quantized(spec, threshold)
-        candidates = np.flatnonzero(keep if mask is None else keep & mask)
-        chosen = top_k_indices(raw, k, candidates)
-        scores = np.clip(dequantize(raw[chosen], spec), 0.0, 1.0)
-    else:
-        probs = to_scores(raw, spec, activation)
-        keep = probs >= threshold
-        chosen = top_k_indices(probs, k, np.flatnonzero(keep if mask is None else keep & mask))
-        scores = probs[chosen]
-    return [
-        Classification(int(i), labels[i] if labels and labels[i] else str(int(i)), float(s))
-        for i, s in zip(chosen, scores, strict=True)
-    ]
+    """Return the top ``k`` classes of a raw output tensor (a one-off :class:`OutputDecoder`)."""
+    return OutputDecoder(spec, labels, activation, mask)(np.asarray(output), k, threshold)
 
 
 def label_mask(

@@ -20,7 +20,7 @@ from edgeml.image import as_array
 from edgeml.preprocess import colour
 from edgeml.preprocess.geometry import placement
 from edgeml.preprocess.quantize import InputQuantizer
-from edgeml.preprocess.resampling import cv2_module, resize_box
+from edgeml.preprocess.resampling import cv2_module, resize_box, truncates
 from edgeml.preprocess.settings import Preprocessing
 
 __all__ = ["to_frame", "write_input"]
@@ -101,5 +101,5 @@ def write_input(frame: Frame, out: np.ndarray, prep: Preprocessing, quantizer: I
         if raw is not None:
             quantizer.fix_in_place(raw)
             return out
-    quantizer.apply(pixels, region, cv2)
+    quantizer.apply(pixels, region, cv2, truncated=truncates() and not place.identity)
     return out

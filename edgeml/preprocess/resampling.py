@@ -22,7 +22,7 @@ from edgeml.errors import MissingDependencyError
 from edgeml.preprocess.geometry import Box, placement
 from edgeml.preprocess.settings import Preprocessing
 
-__all__ = ["BACKENDS", "backend", "cv2_module", "pil_resize", "resize", "resize_box", "set_backend"]
+__all__ = ["BACKENDS", "backend", "cv2_module", "pil_resize", "resize", "resize_box", "set_backend", "truncates"]
 
 BACKENDS = ("opencv", "pillow")
 _state: dict[str, object] = {}
@@ -58,6 +58,11 @@ def backend() -> str:
                 pass
         _state["name"] = name
     return str(name)
+
+
+def truncates() -> bool:
+    """True when the backend truncates resampled values instead of rounding them (Pillow's ``transform``)."""
+    return backend() == "pillow"
 
 
 def cv2_module() -> ModuleType | None:

@@ -1,0 +1,168 @@
+"""Benchmark the streaming loop: throughput as a fraction of bare ``invoke()``, CPU split, memory over a long run.
+
+Not a test: it prints figures (``make bench-stream``)::
+
+    python -m edgeml.stream_bench --model build/models/efficientnet_lite0/efficientnet_lite0_int8.tflite
+
+For each source (``synthetic``, a 320x240 MJPG video made from vtest.avi, vtest.avi itself, 768x576 DivX) and each
+thread split (interpreter threads x FFmpeg decoder threads), it runs the stream as fast as possible and reports
+frames/s divided by 1 / bare-invoke time, the bare invoke being measured in the same process right before and after
+(its mean is used: the machine may be shared, so both figures see the same noise). CPU time is read per thread
+from ``/proc/self/task``: the capture thread (decode), the inference thread (preprocess, invoke's own share,
+postprocess) and every other thread (the interpreter's worker pool, FFmpeg's decoder threads).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from edgeml._optional import require
+from edgeml.classifier import Classifier
+from edgeml.stream import Stream
+
+VTEST = Path("/usr/share/doc/opencv-doc/examples/data/vtest.avi")
+_TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def small_video(path: Path, size: tuple[int, int] = (320, 240), frames: int = 300) -> Path:
+    """Write the first ``frames`` of vtest.avi resized to ``size`` as MJPG (once; reused afterwards)."""
+    if path.is_file():
+        return path
+    cv2 = require("cv2", "making the benchmark video")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cap = cv2.VideoCapture(str(VTEST))
+    out = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"MJPG"), 10.0, size)
+    for _ in range(frames):
+        ok, img = cap.read()
+        if not ok:
+            break
+        out.write(cv2.resize(img, size, interpolation=cv2.INTER_AREA))
+    out.release()
+    cap.release()
+    return path
+
+
+def bare_invoke_ms(clf: Classifier, n: int = 200) -> float:
+    """Median milliseconds of ``invoke()`` alone on a fixed input (no pre/postprocessing)."""
+    clf.invoke(np.zeros(clf.input.shape, clf.input.dtype))
+    interp = clf._interpreter  # the bare call is the point of the measurement
+    times = []
+    for _ in range(n):
+        t = time.perf_counter()
+        interp.invoke()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times) * 1000.0
+
+
+def _task_cpu() -> dict[int, float]:
+    """CPU seconds (user + system) of every thread of this process, by native thread id."""
+    out = {}
+    for tid in os.listdir("/proc/self/task"):
+        try:
+            fields = Path(f"/proc/self/task/{tid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        out[int(tid)] = (int(fields[11]) + int(fields[12])) / _TICK
+    return out
+
+
+def run_stream(spec: str, clf: Classifier, frames: int, warmup: int = 30, **options: Any) -> dict[str, float]:
+    """Stream ``spec`` as fast as possible; return frames/s after warm-up and the CPU split over that window."""
+    stream = Stream(spec, clf, top_k=5, max_frames=frames + warmup, **options)
+    ids: dict[str, int] = {}
+    t0 = t1 = 0.0
+    cpu0: dict[int, float] = {}
+    for i, _result in enumerate(stream):
+        if i == warmup - 1:
+            ids = {t.name: t.native_id or 0 for t in stream._threads}
+            cpu0, t0 = _task_cpu(), time.perf_counter()
+    t1 = time.perf_counter()
+    cpu1 = _task_cpu()
+    wall = t1 - t0
+    used = {tid: cpu1.get(tid, 0.0) - cpu0.get(tid, 0.0) for tid in cpu1}
+    capture = used.pop(ids.get("edgeml-capture", -1), 0.0)
+    infer = used.pop(ids.get("edgeml-infer", -1), 0.0)
+    used.pop(threading.main_thread().native_id or 0, None)
+    return {"fps": frames / wall, "wall": wall, "cpu_capture": capture / wall, "cpu_infer": infer / wall,
+            "cpu_other": sum(used.values()) / wall}
+
+
+def rss_mb() -> float:
+    """Resident set size of this process in MB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024.0
+    return 0.0
+
+
+def memory_run(clf: Classifier, spec: str, frames: int) -> None:
+    """Report RSS after a warm-up and over ``frames`` frames of a looping video."""
+    samples: list[tuple[int, float]] = []
+    warm = 1000
+
+    def on_result(result: Any) -> None:
+        n = stream.stats.frames
+        if n == warm or n % 2000 == 0:
+            samples.append((n, rss_mb()))
+
+    stream = Stream(spec, clf, top_k=5, max_frames=frames + warm, loop=True, on_result=on_result)
+    t = time.perf_counter()
+    stream.run()
+    start = next(mb for n, mb in samples if n == warm)
+    print(f"\nmemory: {spec} looping, {frames} frames after a {warm}-frame warm-up in {time.perf_counter() - t:.0f} s: "
+          f"RSS {start:.1f} -> {samples[-1][1]:.1f} MB (growth {samples[-1][1] - start:+.2f} MB); "
+          f"samples {[(n, round(mb, 1)) for n, mb in samples]}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m edgeml.stream_bench", description=__doc__.split("\n")[0])
+    parser.add_argument("--model", default="build/models/efficientnet_lite0/efficientnet_lite0_int8.tflite")
+    parser.add_argument("--frames", type=int, default=400, help="frames per measurement (after 30 warm-up)")
+    parser.add_argument("--build", default="build/bench", help="where the 320x240 video is written")
+    parser.add_argument("--memory-frames", type=int, default=20000, help="frames for the RSS run (0: skip)")
+    parser.add_argument("--threads", default="1,2", help="interpreter thread counts to try")
+    parser.add_argument("--decode-threads", default="1,0", help="FFmpeg decoder threads to try (0: OpenCV default)")
+    args = parser.parse_args(argv)
+
+    cv2 = require("cv2", "the stream benchmark")
+    cv2.setNumThreads(1)  # cv2.resize on a 224 crop gains nothing from a pool that competes with the interpreter
+    small = small_video(Path(args.build) / "vtest_320x240_mjpg.avi")
+    sources = [("synthetic", {}), (f"video:{small}", {"loop": True}), (f"video:{VTEST}", {"loop": True})]
+    print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} (shared machine: figures are noisy); "
+          f"model {args.model}")
+    print(f"{'source':<46} {'thr':>3} {'dec':>3} {'bare ms':>8} {'fps':>7} {'ratio':>6}  cpu: capture infer other")
+    best: dict[str, tuple[float, str]] = {}
+    for threads in (int(t) for t in args.threads.split(",")):
+        clf = Classifier(args.model, num_threads=threads)
+        for spec, opts in sources:
+            for dec in ((int(d) for d in args.decode_threads.split(",")) if spec.startswith("video:") else [0]):
+                options = dict(opts, decode_threads=dec or None) if spec.startswith("video:") else dict(opts)
+                before = bare_invoke_ms(clf)
+                r = run_stream(spec, clf, args.frames, **options)
+                bare = (before + bare_invoke_ms(clf)) / 2
+                ratio = r["fps"] * bare / 1000.0
+                label = spec if len(spec) < 46 else "..." + spec[-43:]
+                print(f"{label:<46} {threads:>3} {dec or 'def':>3} {bare:8.2f} {r['fps']:7.1f} {ratio:6.2f}  "
+                      f"{r['cpu_capture']:5.0%} {r['cpu_infer']:5.0%} {r['cpu_other']:5.0%}", flush=True)
+                if ratio > best.get(spec, (0.0, ""))[0]:
+                    best[spec] = (ratio, f"threads={threads} decode_threads={dec or 'default'}")
+        clf.close()
+    print("\nbest ratio per source (fps / (1 / bare invoke)):")
+    for spec, (ratio, how) in best.items():
+        print(f"  {ratio:.2f}  {spec}  ({how})")
+    if args.memory_frames:
+        memory_run(Classifier(args.model, num_threads=2), f"video:{VTEST}", args.memory_frames)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -12,6 +12,10 @@ How frames travel from the capture thread to the inference thread depends on the
 - finite sources read as fast as possible (files, folders) use a **two-frame queue with back-pressure**: the
   reader waits for the interpreter, so no frame is decoded only to be dropped and none is skipped.
 
+By default the capture thread also turns each frame into the model's input tensor (``classifier.preprocess``:
+crop, resize and colour conversion of the region used), so that work overlaps the previous frame's ``invoke()``
+and the inference thread only runs the interpreter and picks the top classes (``prepare="capture"``).
+
 When the source fails (camera unplugged, read error) the capture thread closes it and reopens it with exponential
 back-off, counting ``read_failures`` and ``reconnects``; an unreadable item (a corrupt image) is delivered as a
 result with ``error`` set. Every wait is bounded: threads poll a stop event, joins have timeouts, queues are
@@ -26,8 +30,12 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
+from edgeml import postprocess
 from edgeml.errors import EdgemlError, ImageError, SourceError
 from edgeml.frame import Frame
 from edgeml.sources import FrameSource, open_source
@@ -38,6 +46,24 @@ __all__ = ["Stream", "StreamResult", "StreamStats", "stream"]
 log = logging.getLogger(__name__)
 _POLL = 0.05  # seconds between stop-event checks in every blocking wait
 _JOIN_TIMEOUT = 5.0
+
+
+@dataclass(frozen=True)
+class _Item:
+    """A frame on its way to the interpreter, with its input tensor when the capture thread prepared it."""
+
+    frame: Frame
+    tensor: np.ndarray | None = None
+    preprocess_ms: float = 0.0
+
+
+def _decoder(classifier: Any) -> Callable[..., list[Any]]:
+    """The classifier's raw-output → classes step (with its allow/deny mask), for use after ``invoke()``."""
+    # edgeml.Classifier keeps it as _decode_output; there is no public name for it yet.
+    decode = getattr(classifier, "_decode_output", None)
+    if decode is not None:
+        return decode
+    return postprocess.OutputDecoder(classifier.output, classifier.labels, classifier.output_activation)
 
 
 class _Closed(Exception):
@@ -116,6 +142,10 @@ class Stream:
         retries: Consecutive source failures tolerated before giving up (None: forever for live sources, 3 for
             files and folders). Back-off doubles from 0.1 s up to 5 s between attempts.
         keep_frames: Keep each frame in its result (for a preview); off by default so frames die young.
+        prepare: Where a frame becomes the input tensor (resize, colour conversion, quantization): ``"capture"``
+            overlaps it with the previous frame's ``invoke()`` (the capture thread calls
+            ``classifier.preprocess``); ``"inference"`` does it on the inference thread (``classifier.run`` or
+            ``classify``). ``"auto"``: ``"capture"`` when the classifier offers ``preprocess`` and ``invoke``.
         on_result: Called on the inference thread with each result; then iterating yields nothing.
         source_options: Passed to ``open_source`` when ``source`` is a string.
     """
@@ -123,13 +153,21 @@ class Stream:
     def __init__(self, source: str | FrameSource, classifier: Any, *, top_k: int = 5, threshold: float = 0.0,
                  max_frames: int | None = None, fps: float | None = None, retries: int | None = None,
                  keep_frames: bool = False, on_result: Callable[[StreamResult], None] | None = None,
-                 **source_options: Any) -> None:
+                 prepare: str = "auto", **source_options: Any) -> None:
         self.source: FrameSource = open_source(source, **source_options) if isinstance(source, str) else source
         self.classifier = classifier
         self.top_k, self.threshold = top_k, threshold
         self.max_frames, self.fps = max_frames, fps
         self.retries = retries if retries is not None else (None if self.source.live else 3)
         self.keep_frames, self.on_result = keep_frames, on_result
+        if prepare not in ("auto", "capture", "inference"):
+            raise ValueError(f"prepare must be 'auto', 'capture' or 'inference'. Received: {prepare!r}")
+        split = all(hasattr(classifier, m) for m in ("preprocess", "invoke"))
+        if prepare == "capture" and not split:
+            raise ValueError("prepare='capture' needs a classifier with preprocess() and invoke(), like "
+                             "edgeml.Classifier. Use prepare='inference'.")
+        self.prepare = "capture" if prepare == "auto" and split else ("inference" if prepare == "auto" else prepare)
+        self._decode = _decoder(classifier) if self.prepare == "capture" else None
         self.stats = StreamStats()
         self.error: BaseException | None = None
         self._stop = threading.Event()
@@ -234,11 +272,23 @@ class Stream:
                     break
                 failures = 0
                 self._count_gap(frame)
-                self._channel.put(frame)
+                self._channel.put(self._prepared(frame))
         finally:
             self._channel.close()
             if is_open:
                 self._safe_close()
+
+    def _prepared(self, frame: Frame) -> _Item | ImageError:
+        """Turn ``frame`` into its input tensor now, on the capture thread, when the split is enabled."""
+        if self.prepare != "capture":
+            return _Item(frame)
+        t = time.perf_counter()
+        try:
+            tensor = self.classifier.preprocess(frame)
+        except ImageError as exc:  # a frame the classifier cannot read: reported like an unreadable file
+            self.stats.add("errors")
+            return exc
+        return _Item(frame, tensor, (time.perf_counter() - t) * 1000.0)
 
     def _count_gap(self, frame: Frame) -> None:
         self.stats.add("captured")
@@ -266,7 +316,7 @@ class Stream:
                 except _Closed:
                     break
                 result = self._classify(item)
-                if isinstance(item, Frame):
+                if isinstance(item, _Item):
                     self.stats.record(result.latency_ms)
                 self._emit(result)
                 if self.max_frames is not None and self.stats.frames >= self.max_frames:
@@ -276,19 +326,28 @@ class Stream:
         finally:
             self._stop.set()
 
-    def _classify(self, item: Frame | ImageError) -> StreamResult:
-        if not isinstance(item, Frame):
+    def _classify(self, item: _Item | ImageError) -> StreamResult:
+        if not isinstance(item, _Item):
             return StreamResult(-1, time.time(), (), 0.0, self.source.name, error=str(item))
-        timings: dict[str, float] = {}
-        if hasattr(self.classifier, "run"):  # edgeml.Classifier: results plus per-stage timings
-            prediction = self.classifier.run(item, top_k=self.top_k, threshold=self.threshold)
+        frame, timings = item.frame, {}
+        if item.tensor is not None and self._decode is not None:
+            t0 = time.perf_counter()
+            raw = self.classifier.invoke(item.tensor)
+            t1 = time.perf_counter()
+            results = self._decode(raw, self.top_k, self.threshold)
+            t2 = time.perf_counter()
+            timings = {"preprocess": item.preprocess_ms, "invoke": (t1 - t0) * 1000.0,
+                       "postprocess": (t2 - t1) * 1000.0}
+            timings["total"] = sum(timings.values())
+        elif hasattr(self.classifier, "run"):  # edgeml.Classifier: results plus per-stage timings
+            prediction = self.classifier.run(frame, top_k=self.top_k, threshold=self.threshold)
             results, timings = prediction.results, prediction.timings.to_dict()
         else:
-            results = self.classifier.classify(item, top_k=self.top_k, threshold=self.threshold)
+            results = self.classifier.classify(frame, top_k=self.top_k, threshold=self.threshold)
         now = time.monotonic()
-        return StreamResult(item.index, time.time() - (now - item.timestamp), tuple(results),
-                            (now - item.timestamp) * 1000.0, item.source, frame=item if self.keep_frames else None,
-                            timings=timings)
+        return StreamResult(frame.index, time.time() - (now - frame.timestamp), tuple(results),
+                            (now - frame.timestamp) * 1000.0, frame.source,
+                            frame=frame if self.keep_frames else None, timings=timings)
 
     def _emit(self, result: StreamResult) -> None:
         if self.on_result is not None:

@@ -164,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
         clf = Classifier(args.model, num_threads=threads)
         for spec, opts in sources:
             for dec in ((int(d) for d in args.decode_threads.split(",")) if spec.startswith("video:") else [0]):
-                options = dict(opts, decode_threads=dec or None) if spec.startswith("video:") else dict(opts)
+                options = dict(opts, decode_threads=dec) if spec.startswith("video:") else dict(opts)
                 rows = []
                 for _ in range(args.rounds):  # bare, stream, bare: interleaved so both see the same load
                     b0, w0 = bare_invoke_ms(clf, args.frames)

@@ -11,7 +11,9 @@ APT_PACKAGES := dataset-fashion-mnist opencv-doc
 APT_MARKERS  := /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz \
                 /usr/share/doc/opencv-doc/examples/data/vtest.avi
 
-.PHONY: demo test test-runtime lint typecheck check clean system-deps venv
+STREAM_MODEL ?= $(BUILD)/models/efficientnet_lite0/efficientnet_lite0_int8.tflite
+
+.PHONY: bench-stream demo test test-runtime lint typecheck check clean system-deps venv
 
 demo: venv system-deps
 	$(PY) -m edgeml_converters.demo --build $(BUILD)/demo
@@ -31,6 +33,10 @@ $(RUNTIME_VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(RUNTIME_VENV)
 	$(RUNTIME_VENV)/bin/pip install --quiet . "numpy<2" pytest scikit-image
 	touch $@
+
+# Streaming throughput vs bare invoke (synthetic, a 320x240 MJPG video, vtest.avi), CPU split, RSS over 20k frames.
+bench-stream: venv system-deps
+	$(PY) -m edgeml.stream_bench --model $(STREAM_MODEL) --build $(BUILD)/bench
 
 lint: venv
 	$(PY) -m ruff check edgeml converters tests 

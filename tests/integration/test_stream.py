@@ -176,3 +176,23 @@ def test_picamera_frames_through_the_classifier_match_the_photo(fashion, clf, mo
     results = list(edgeml.stream("picamera2", clf, top_k=1, max_frames=3, size=(clf.width, clf.height)))
     assert [r.results[0].label for r in results] == ["Trouser"] * 3
     assert results[0].timings["preprocess"] >= 0
+
+
+def test_preparing_on_the_capture_thread_gives_the_same_answers_as_inline(clf, vtest):
+    split = list(edgeml.stream(f"video:{vtest}", clf, top_k=3, max_frames=20, prepare="capture"))
+    inline = list(edgeml.stream(f"video:{vtest}", clf, top_k=3, max_frames=20, prepare="inference"))
+    assert [r.results for r in split] == [r.results for r in inline]
+    assert split[0].timings["preprocess"] > 0 and inline[0].timings["preprocess"] > 0
+    with pytest.raises(ValueError, match="prepare must be"):
+        Stream("synthetic", clf, prepare="gpu")
+
+
+def test_an_absent_usb_camera_is_retried_with_back_off_then_reported(clf):
+    pytest.importorskip("cv2")
+    if Path("/dev/video99").exists():
+        pytest.skip("a /dev/video99 exists here")
+    s = Stream("v4l2:/dev/video99", clf, retries=2)
+    assert s.source.live
+    with pytest.raises(SourceError, match="Cannot open camera 'v4l2:/dev/video99'"):
+        list(s)
+    assert s.stats.read_failures == 3 and s.stats.reconnects == 0 and s.stats.frames == 0

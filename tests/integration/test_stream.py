@@ -196,3 +196,11 @@ def test_an_absent_usb_camera_is_retried_with_back_off_then_reported(clf):
     with pytest.raises(SourceError, match="Cannot open camera 'v4l2:/dev/video99'"):
         list(s)
     assert s.stats.read_failures == 3 and s.stats.reconnects == 0 and s.stats.frames == 0
+
+
+def test_leaving_the_loop_early_stops_the_threads(clf):
+    s = edgeml.stream("synthetic", clf, top_k=1)
+    for result in s:
+        assert result.index == 0
+        break
+    assert s.join(5.0) and not s.running  # the generator's cleanup stopped and joined both threads

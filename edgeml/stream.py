@@ -39,12 +39,12 @@ from edgeml import postprocess
 from edgeml.errors import EdgemlError, ImageError, SourceError
 from edgeml.frame import Frame
 from edgeml.sources import FrameSource, open_source
+from edgeml.stream_channel import POLL, Channel, Closed
 from edgeml.stream_stats import StreamResult, StreamStats
 
 __all__ = ["Stream", "StreamResult", "StreamStats", "stream"]
 
 log = logging.getLogger(__name__)
-_POLL = 0.05  # seconds between stop-event checks in every blocking wait
 _JOIN_TIMEOUT = 5.0
 
 
@@ -64,68 +64,6 @@ def _decoder(classifier: Any) -> Callable[..., list[Any]]:
     if decode is not None:
         return decode
     return postprocess.OutputDecoder(classifier.output, classifier.labels, classifier.output_activation)
-
-
-class _Closed(Exception):
-    """The channel is closed and empty."""
-
-
-class _Channel:
-    """Capture → inference hand-over: a latest-frame slot (``live``) or a bounded FIFO with back-pressure.
-
-    With ``on_demand`` (a file read at a limited rate) the reader decodes a frame only when the inference side
-    asks for one, so a frame does not age in the queue while the rate limit holds it back.
-    """
-
-    def __init__(self, live: bool, stats: StreamStats, stop: threading.Event, depth: int = 2,
-                 on_demand: bool = False) -> None:
-        self.live, self.stats, self.stop = live, stats, stop
-        self.depth = 1 if live else depth
-        self.on_demand = on_demand and not live
-        self._items: list[Any] = []
-        self._demand = 0
-        self._cond = threading.Condition()
-        self._closed = False
-
-    def wait_for_space(self) -> None:
-        """Block (polling the stop event) until the reader may decode the next frame; live sources never wait."""
-        with self._cond:
-            while not self.stop.is_set():
-                if self.on_demand:
-                    if self._demand:
-                        self._demand = 0
-                        return
-                elif self.live or len(self._items) < self.depth:
-                    return
-                self._cond.wait(_POLL)
-
-    def put(self, item: Any) -> None:
-        with self._cond:
-            if self.live and self._items:
-                self._items.clear()  # the stale frame is dropped and counted, never queued
-                self.stats.add("dropped")
-            while len(self._items) >= self.depth and not self.stop.is_set():
-                self._cond.wait(_POLL)  # back-pressure: the reader waits for the interpreter
-            self._items.append(item)
-            self._cond.notify_all()
-
-    def get(self) -> Any:
-        with self._cond:
-            if self.on_demand and not self._items:
-                self._demand = 1
-                self._cond.notify_all()
-            while not self._items:
-                if self._closed or self.stop.is_set():
-                    raise _Closed
-                self._cond.wait(_POLL)
-            item = self._items.pop(0)
-            self._cond.notify_all()
-            return item
-
-    def close(self) -> None:
-        with self._cond:
-            self._closed = True
-            self._cond.notify_all()
 
 
 class Stream:
@@ -171,7 +109,7 @@ class Stream:
         self.stats = StreamStats()
         self.error: BaseException | None = None
         self._stop = threading.Event()
-        self._channel = _Channel(self.source.live, self.stats, self._stop, on_demand=bool(fps))
+        self._channel = Channel(self.source.live, self.stats, self._stop, on_demand=bool(fps))
         self._out: queue.Queue[StreamResult] = queue.Queue(maxsize=8)
         self._threads: list[threading.Thread] = []
         self._last_index: int | None = None
@@ -211,7 +149,7 @@ class Stream:
         try:
             while True:
                 try:
-                    yield self._out.get(timeout=_POLL)
+                    yield self._out.get(timeout=POLL)
                 except queue.Empty:
                     if not self.running and self._out.empty():
                         break
@@ -313,7 +251,7 @@ class Stream:
                     next_due = max(next_due + period, time.monotonic() - period)
                 try:
                     item = self._channel.get()
-                except _Closed:
+                except Closed:
                     break
                 result = self._classify(item)
                 if isinstance(item, _Item):
@@ -355,7 +293,7 @@ class Stream:
             return
         while not self._stop.is_set():
             try:
-                self._out.put(result, timeout=_POLL)
+                self._out.put(result, timeout=POLL)
                 return
             except queue.Full:
                 continue

@@ -86,27 +86,33 @@ def _task_cpu() -> dict[int, float]:
 
 
 def run_stream(spec: str, clf: Classifier, frames: int, warmup: int = 30, **options: Any) -> dict[str, float]:
-    """Stream ``spec`` as fast as possible; return frames/s after warm-up and the CPU split over that window."""
-    stream = Stream(spec, clf, top_k=5, max_frames=frames + warmup, **options)
-    ids: dict[str, int] = {}
-    t0 = t1 = 0.0
-    cpu0: dict[int, float] = {}
-    cpu1: dict[int, float] = {}
+    """Stream ``spec`` as fast as possible; return frames/s after warm-up and the CPU split over that window.
+
+    The measurements are taken in the result callback, on the inference thread, so both stream threads are
+    alive when their CPU time is read (the results queue would let the main thread lag behind them).
+    """
     stamps: list[float] = []
-    for i, _result in enumerate(stream):
-        if i >= warmup - 1:
+    cpu: list[dict[int, float]] = []
+
+    def on_result(_result: Any) -> None:
+        if cpu:
             stamps.append(time.perf_counter())
-        if i == warmup - 1:
-            ids = {t.name: t.native_id or 0 for t in stream._threads}
-            cpu0, t0 = _task_cpu(), time.perf_counter()
-        elif i == frames + warmup - 2:  # one early: the threads may exit once the last result is handed over
-            cpu1, t1 = _task_cpu(), time.perf_counter()
-    wall = t1 - t0
-    used = {tid: cpu1.get(tid, 0.0) - cpu0.get(tid, 0.0) for tid in cpu1}
+            if len(stamps) == frames + 1:
+                cpu.append(_task_cpu())
+        elif stream.stats.frames == warmup:
+            cpu.append(_task_cpu())
+            stamps.append(time.perf_counter())
+
+    stream = Stream(spec, clf, top_k=5, max_frames=frames + warmup, on_result=on_result, **options)
+    stream.start()
+    ids = {t.name: t.native_id or 0 for t in stream._threads}
+    stream.run()
+    wall = stamps[-1] - stamps[0]
+    used = {tid: cpu[1].get(tid, 0.0) - cpu[0].get(tid, 0.0) for tid in cpu[1]}
     capture = used.pop(ids.get("edgeml-capture", -1), 0.0)
     infer = used.pop(ids.get("edgeml-infer", -1), 0.0)
     used.pop(threading.main_thread().native_id or 0, None)
-    return {"fps": (frames - 1) / wall, "best_fps": 1.0 / _best_window(stamps, 50),
+    return {"fps": (len(stamps) - 1) / wall, "best_fps": 1.0 / _best_window(stamps, 50),
             "wall": wall, "cpu_capture": capture / wall, "cpu_infer": infer / wall,
             "cpu_other": sum(used.values()) / wall}
 

@@ -13,7 +13,7 @@ APT_MARKERS  := /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz \
 
 STREAM_MODEL ?= $(BUILD)/models/efficientnet_lite0/efficientnet_lite0_int8.tflite
 
-.PHONY: bench-stream demo test test-runtime lint typecheck check clean system-deps venv
+.PHONY: demo test test-runtime lint typecheck check clean system-deps venv bench bench-stream
 
 demo: venv system-deps
 	$(PY) -m edgeml_converters.demo --build $(BUILD)/demo
@@ -34,8 +34,23 @@ $(RUNTIME_VENV)/.installed: pyproject.toml
 	$(RUNTIME_VENV)/bin/pip install --quiet . "numpy<2" pytest scikit-image
 	touch $@
 
+# Benchmarks are not tests: figures go to stdout and $(BUILD)/bench/, never into a pass/fail.
+# `make bench BENCH_MODEL=other.tflite BENCH_ARGS="--frame 1280x720 --threads 4"` to measure something else.
+BENCH_MODEL ?= $(BUILD)/models/efficientnet_lite0/efficientnet_lite0_int8.tflite
+BENCH_ARGS  ?= --frame 640x480 --threads 2 --iterations 300
+bench: venv $(BENCH_MODEL)
+	@mkdir -p $(BUILD)/bench
+	$(PY) -m edgeml bench $(BENCH_MODEL) $(BENCH_ARGS) --save $(BUILD)/bench/results.jsonl > $(BUILD)/bench/opencv.txt
+	@cat $(BUILD)/bench/opencv.txt
+	$(PY) -m edgeml bench $(BENCH_MODEL) $(BENCH_ARGS) --save $(BUILD)/bench/results.jsonl --no-opencv \
+	  > $(BUILD)/bench/pillow.txt
+	@cat $(BUILD)/bench/pillow.txt
+
+$(BUILD)/models/efficientnet_lite0/efficientnet_lite0_int8.tflite:
+	$(PY) -m edgeml convert efficientnet-lite0 --output $(BUILD)/models/efficientnet_lite0
+
 # Streaming throughput vs bare invoke (synthetic, a 320x240 MJPG video, vtest.avi), CPU split, RSS over 20k frames.
-bench-stream: venv system-deps
+bench-stream: venv system-deps $(STREAM_MODEL)
 	$(PY) -m edgeml.stream_bench --model $(STREAM_MODEL) --build $(BUILD)/bench
 
 lint: venv

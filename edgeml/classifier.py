@@ -20,7 +20,8 @@ from edgeml.labels import read_labels
 from edgeml.metadata import ModelMetadata, read_metadata
 from edgeml.postprocess import Classification
 from edgeml.prediction import Prediction, Timings
-from edgeml.preprocess import InputQuantizer, Preprocessing, resolve_preprocessing, to_frame, write_input
+from edgeml.preprocess import InputQuantizer, Preprocessing, plan_input, resolve_preprocessing, to_frame, write_input
+from edgeml.preprocess.resampling import backend as resize_backend
 from edgeml.tensors import TensorSpec
 
 __all__ = ["Classifier"]
@@ -75,6 +76,7 @@ class Classifier:
         deny: Sequence[str | int] | None = None,
     ) -> None:
         self.model_path = Path(model)
+        self.num_threads = num_threads
         self._interpreter, self._backend = open_interpreter(
             model, num_threads=num_threads, delegates=delegates, backend=backend
         )
@@ -120,6 +122,7 @@ class Classifier:
             self.output, self.labels, self.output_activation,
             postprocess.label_mask(self.labels, self.num_classes, allow, deny),
         )
+        self._plan: tuple[tuple[Any, ...], Any] | None = None  # (frame geometry, Writer) of the last frame
         # The interpreter is not thread-safe; one lock keeps concurrent classify() calls correct.
         self._lock = threading.Lock()
 
@@ -127,6 +130,11 @@ class Classifier:
     def backend(self) -> str:
         """The interpreter package in use, e.g. ``"ai_edge_litert"``."""
         return self._backend.name
+
+    @property
+    def interpreter(self) -> Any:
+        """The underlying TFLite ``Interpreter`` (for benchmarks and advanced use; not thread-safe)."""
+        return self._interpreter
 
     def preprocess(self, image: ImageInput | Frame) -> np.ndarray:
         """Return a new input tensor for ``image`` (path, PIL.Image, uint8 array or :class:`Frame`, any size)."""
@@ -180,9 +188,14 @@ class Classifier:
             t1 = time.perf_counter()
             # TFLite's rule: never hold a view of a tensor buffer across invoke()/allocate_tensors(); take a fresh
             # one for each write and read, and drop it before the interpreter runs.
+            px = frame.pixels
+            key = (frame.format, frame.width, frame.height, px.shape, px.strides, resize_backend())
+            if self._plan is None or self._plan[0] != key:
+                shape = self.input.shape[1:]
+                self._plan = key, plan_input(frame, shape, self.preprocessing, self._quantizer)
             view = self._input_view()
             try:
-                write_input(frame, view[0], self.preprocessing, self._quantizer)
+                self._plan[1](frame, view[0])
             finally:
                 del view
             t2 = time.perf_counter()

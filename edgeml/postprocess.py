@@ -84,6 +84,31 @@ def to_scores(output: np.ndarray, spec: TensorSpec, activation: str = "auto") ->
     return np.clip(real, 0.0, 1.0)
 
 
+def _ranked(pool: np.ndarray, k: int) -> tuple[list[Any], list[int]]:
+    """Return the ``k`` largest values of ``pool`` and their indices as lists, best first, ties to lower index."""
+    n = pool.size
+    k = min(k, n)
+    if k == 0:
+        return [], []
+    # argpartition is O(N) for the 1000-class case but breaks ties at the k-th value arbitrarily (and differently
+    # across numpy versions): when values equal to the k-th were left out, take everything strictly above it,
+    # then the lowest-index ties.
+    if k < n:
+        part = np.argpartition(pool, n - k)
+        chosen = part[n - k:]
+        kth = pool[part[n - k]]
+        if np.count_nonzero(pool >= kth) != k:
+            above = np.flatnonzero(pool > kth)
+            chosen = np.concatenate([above, np.flatnonzero(pool == kth)[:k - above.size]])
+    else:
+        chosen = np.arange(n)
+    if k <= 64:  # a Python sort of a handful beats three numpy calls
+        pairs = sorted(zip(pool[chosen].tolist(), chosen.tolist(), strict=True), key=lambda p: (-p[0], p[1]))
+        return [v for v, _ in pairs], [i for _, i in pairs]
+    order = chosen[np.lexsort((chosen, -pool[chosen].astype(np.float64)))]
+    return pool[order].tolist(), order.tolist()
+
+
 def top_k_indices(values: np.ndarray, k: int, candidates: np.ndarray | None = None) -> np.ndarray:
     """Return the indices of the ``k`` largest ``values`` (any dtype), best first, ties to the lower index.
 
@@ -93,24 +118,7 @@ def top_k_indices(values: np.ndarray, k: int, candidates: np.ndarray | None = No
         candidates: Sorted indices to choose among (e.g. above a threshold, allowed labels); None for all.
     """
     pool = values if candidates is None else values[candidates]
-    k = min(k, pool.size)
-    if k == 0:
-        return np.empty(0, np.intp)
-    # argpartition is O(N) for the 1000-class case but breaks ties at the k-th value arbitrarily (and differently
-    # across numpy versions): take everything strictly above the k-th value, then the lowest-index ties.
-    n = pool.size
-    if k < n:
-        part = np.argpartition(pool, n - k)
-        chosen = part[n - k:]
-        kth = pool[part[n - k]]
-        ties_inside = int(np.count_nonzero(pool[chosen] == kth))
-        if ties_inside != int(np.count_nonzero(pool == kth)):
-            # Some equal values were left out: prefer the lowest indices among all of them.
-            above = np.flatnonzero(pool > kth)
-            chosen = np.concatenate([above, np.flatnonzero(pool == kth)[:k - above.size]])
-    else:
-        chosen = np.arange(n)
-    order = chosen[np.lexsort((chosen, -pool[chosen].astype(np.float64)))]
+    order = np.array(_ranked(pool, k)[1], dtype=np.intp)
     return order if candidates is None else candidates[order]
 
 
@@ -196,19 +204,24 @@ class OutputDecoder:
             qmin = self.min_quantized(threshold) if threshold > 0 else self._lowest
             if qmin > self._lowest:
                 keep = raw >= qmin if keep is None else keep & (raw >= qmin)
-            chosen = top_k_indices(raw, k, None if keep is None else np.flatnonzero(keep))
-            # Python ints: exact, never wraps (int8 - zero_point), like int64.
-            scores = [min(1.0, max(0.0, (int(q) - self._zero_point) * self._scale)) for q in raw[chosen]]
+            pool = raw if keep is None else raw[keep]
+            values, indices = _ranked(pool, k)
+            zp, scale = self._zero_point, self._scale
+            # Python ints: exact, never wrap (int8 - zero_point), like int64.
+            scores = [min(1.0, max(0.0, (q - zp) * scale)) for q in values]
         else:
             probs = to_scores(raw, self.spec, self.activation)
             if threshold > 0:
                 keep = probs >= threshold if keep is None else keep & (probs >= threshold)
-            chosen = top_k_indices(probs, k, None if keep is None else np.flatnonzero(keep))
-            scores = [float(s) for s in probs[chosen]]
+            pool = probs if keep is None else probs[keep]
+            scores, indices = _ranked(pool, k)
+        if keep is not None:
+            where = np.flatnonzero(keep)
+            indices = [int(where[i]) for i in indices]
         names = self.labels
         return [
-            Classification(int(i), names[i] if names and names[i] else str(int(i)), s)
-            for i, s in zip(chosen.tolist(), scores, strict=True)
+            Classification(i, names[i] if names and names[i] else str(i), float(score))
+            for i, score in zip(indices, scores, strict=True)
         ]
 
 

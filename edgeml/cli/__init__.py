@@ -20,7 +20,7 @@ from edgeml.errors import EdgemlError
 __all__ = ["main"]
 
 # Subcommand modules under edgeml.cli, in the order `edgeml --help` lists them.
-COMMANDS = ("classify", "convert")
+COMMANDS = ("bench", "classify", "convert")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -14,7 +14,7 @@ The steps, one module each, composed by :func:`write_input` (and by :class:`edge
 from __future__ import annotations
 
 from edgeml.preprocess.geometry import Placement, crop_box, input_size, placement
-from edgeml.preprocess.pipeline import to_frame, write_input
+from edgeml.preprocess.pipeline import Writer, plan_input, to_frame, write_input
 from edgeml.preprocess.quantize import InputQuantizer, identity_offset, to_input_tensor
 from edgeml.preprocess.resampling import resize, set_backend
 from edgeml.preprocess.settings import RESIZE_MODES, Preprocessing, resolve_preprocessing
@@ -27,10 +27,12 @@ __all__ = [
     "InputQuantizer",
     "Placement",
     "Preprocessing",
+    "Writer",
     "crop_box",
     "identity_offset",
     "input_size",
     "placement",
+    "plan_input",
     "resize",
     "resolve_preprocessing",
     "set_backend",

@@ -106,9 +106,15 @@ def resize_box(pixels: np.ndarray, box: Box, size_hw: tuple[int, int], out: np.n
         mode = {1: "L", 3: "RGB", 4: "RGBX"}.get(channels)
         if mode is None:
             raise ValueError(f"Cannot resize {channels}-channel pixels; expected 1, 3 or 4.")
-        flat = crop.reshape(crop.shape[0], crop.shape[1]) if channels == 1 else crop
-        image = Image.fromarray(np.ascontiguousarray(flat), mode)
-        result = np.asarray(pil_resize(image, (0, 0, crop.shape[1], crop.shape[0]), size_hw))
+        # Hand Pillow whole rows when they are contiguous (no crop copy); the box picks the columns.
+        rows = pixels[top:bottom]
+        if rows.flags.c_contiguous:
+            source, sub = rows, (left, 0, right, bottom - top)
+        else:
+            source, sub = np.ascontiguousarray(crop), (0, 0, crop.shape[1], crop.shape[0])
+        if channels == 1:
+            source = source.reshape(source.shape[0], source.shape[1])
+        result = np.asarray(pil_resize(Image.fromarray(source, mode), sub, size_hw))
         result = result.reshape((h, w, *crop.shape[2:]))
     if out is not None and result is not out:
         out[...] = result.reshape(out.shape)

@@ -5,7 +5,18 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from edgeml.postprocess import Classification, dequantize, softmax, to_scores, top_k
+from edgeml.errors import LabelsError
+from edgeml.postprocess import (
+    Classification,
+    classify_output,
+    dequantize,
+    label_mask,
+    resolve_activation,
+    softmax,
+    to_scores,
+    top_k,
+    top_k_indices,
+)
 from edgeml.tensors import TensorSpec
 
 U8 = TensorSpec("out", 0, (1, 4), np.dtype(np.uint8), 1 / 256, 0)
@@ -48,3 +59,48 @@ def test_top_k_rejects_zero():
 def test_scores_are_python_floats_in_unit_interval():
     r = top_k(to_scores(np.array([[0, 10, 250, 0]], np.uint8), U8), None, 4)
     assert all(isinstance(c.score, float) and 0.0 <= c.score <= 1.0 for c in r)
+
+
+I8 = TensorSpec("out", 0, (1, 6), np.dtype(np.int8), 1 / 256, -128)
+
+
+@pytest.mark.parametrize("threshold", [0.0, 0.1, 0.25, 0.2500001, 0.5, 0.99, 1.5])
+def test_quantized_threshold_keeps_exactly_what_the_float_threshold_keeps(threshold):
+    raw = np.array([[-128, -64, -63, 0, 127, -90]], np.int8)
+    real = (raw.astype(np.int64) - I8.zero_point) * I8.scale
+    got = classify_output(raw, I8, None, 6, threshold, "softmax")
+    assert [r.index for r in got] == [i for i in np.argsort(-real[0], kind="stable") if real[0, i] >= threshold]
+    assert all(r.score == pytest.approx(real[0, r.index]) for r in got)  # no int8 wrap-around: -128 - (-128) = 0
+
+
+def test_top_k_ties_go_to_the_lower_index_whatever_argpartition_does():
+    rng = np.random.default_rng(1)
+    for _ in range(50):
+        values = rng.integers(0, 4, 1000).astype(np.uint8)
+        k = int(rng.integers(1, 20))
+        expected = np.argsort(-values.astype(int), kind="stable")[:k]
+        np.testing.assert_array_equal(top_k_indices(values, k), expected)
+
+
+def test_softmax_only_for_logits_and_auto_detects_quantized_softmax_outputs():
+    # TFLite's quantized softmax always outputs scale 1/256, zero point 0 (uint8) or -128 (int8).
+    assert resolve_activation(U8, None) == "softmax" and resolve_activation(I8, "auto") == "softmax"
+    assert resolve_activation(TensorSpec("o", 0, (1, 4), np.dtype(np.uint8), 1 / 256, 12), "auto") == "auto"
+    assert resolve_activation(TensorSpec("o", 0, (1, 4), np.dtype(np.int8), 0.1, 3), "auto") == "auto"
+    assert resolve_activation(F32, "logits") == "logits"
+    logits = np.array([[2.0, -1.0, 0.5, 3.0]], np.float32)
+    got = classify_output(logits, F32, None, 4, 0.0, "logits")
+    np.testing.assert_allclose([r.score for r in got], np.sort(softmax(logits[0]))[::-1], rtol=1e-6)
+
+
+def test_allow_and_deny_lists():
+    labels = ["cat", "dog", "car", "bus"]
+    mask = label_mask(labels, 4, allow=["cat", "dog", 3], deny=["dog"])
+    assert mask.tolist() == [True, False, False, True]
+    assert label_mask(labels, 4) is None
+    raw = np.array([[10, 200, 30, 5]], np.uint8)
+    assert [r.label for r in classify_output(raw, U8, labels, 4, 0.0, "softmax", mask)] == ["cat", "bus"]
+    with pytest.raises(LabelsError, match=r"Unknown class 'ca'.*Similar labels: \['cat', 'car'\]"):
+        label_mask(labels, 4, deny=["ca"])
+    with pytest.raises(LabelsError, match="index below 4"):
+        label_mask(None, 4, allow=[4])

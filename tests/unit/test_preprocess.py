@@ -6,7 +6,17 @@ import numpy as np
 import pytest
 
 from edgeml.errors import ModelFormatError
-from edgeml.preprocess import Preprocessing, crop_box, input_size, resize, to_input_tensor
+from edgeml.preprocess import (
+    InputQuantizer,
+    Preprocessing,
+    crop_box,
+    input_size,
+    placement,
+    resize,
+    resolve_preprocessing,
+    set_backend,
+    to_input_tensor,
+)
 from edgeml.tensors import TensorSpec
 
 
@@ -81,3 +91,83 @@ def test_preprocessing_validates_and_round_trips():
         Preprocessing(resize="squash")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="std must be > 0"):
         Preprocessing(std=(0,))
+
+
+def test_models_written_before_letterbox_still_load():
+    old = {"resize": "center_crop", "crop_fraction": 0.875, "mean": [127.0], "std": [128.0]}
+    p = Preprocessing.from_dict(old)
+    assert (p.resize, p.pad_value) == ("center_crop", 0)
+    assert Preprocessing.from_dict({"resize": "center-crop"}).resize == "center_crop"
+    lb = Preprocessing(resize="letterbox", pad_value=114)
+    assert Preprocessing.from_dict(lb.to_dict()) == lb
+    with pytest.raises(ValueError, match="pad_value must be an integer pixel value 0..255. Received: 300"):
+        Preprocessing(pad_value=300)
+
+
+@pytest.mark.parametrize(
+    ("explicit", "board", "model", "overrides", "expected"),
+    [
+        (None, None, None, {}, Preprocessing()),
+        (None, None, Preprocessing(mean=(127,), std=(128,)), {}, Preprocessing(mean=(127,), std=(128,))),
+        # A board's partial settings change only what they name; the model keeps its normalisation.
+        (None, {"resize": "letterbox"}, Preprocessing(mean=(127,), std=(128,)),
+         {}, Preprocessing(resize="letterbox", mean=(127,), std=(128,))),
+        (None, {"preprocessing": {"resize": "letterbox", "pad_value": 7}}, None, {},
+         Preprocessing(resize="letterbox", pad_value=7)),
+        ({"resize": "center_crop"}, {"resize": "letterbox"}, None, {}, Preprocessing(resize="center_crop")),
+        (None, {"resize": "letterbox"}, None, {"resize": "stretch"}, Preprocessing()),
+        (Preprocessing(), None, Preprocessing(mean=(127,), std=(128,)), {}, Preprocessing()),  # full object: all
+    ],
+)
+def test_one_precedence_chain_argument_board_model_default(explicit, board, model, overrides, expected):
+    assert resolve_preprocessing(explicit, board, model, **overrides) == expected
+
+
+def test_board_profile_may_be_any_object_with_attributes():
+    class Board:
+        preprocessing = None
+        resize = "letterbox"
+
+    assert resolve_preprocessing(board=Board()).resize == "letterbox"
+
+
+@pytest.mark.parametrize(
+    ("src", "prep", "box", "rect"),
+    [
+        ((480, 640), Preprocessing(), (0, 0, 640, 480), (0, 0, 224, 224)),
+        ((480, 640), Preprocessing(resize="center_crop", crop_fraction=0.875), (110, 30, 530, 450), (0, 0, 224, 224)),
+        ((480, 640), Preprocessing(resize="letterbox"), (0, 0, 640, 480), (0, 28, 224, 196)),
+        ((640, 480), Preprocessing(resize="letterbox"), (0, 0, 480, 640), (28, 0, 196, 224)),
+        ((224, 224), Preprocessing(resize="letterbox"), (0, 0, 224, 224), (0, 0, 224, 224)),
+    ],
+)
+def test_placement_of_each_resize_mode(src, prep, box, rect):
+    place = placement(src, (224, 224), prep)
+    assert (place.box, place.rect) == (box, rect)
+    assert place.padded == (rect != (0, 0, 224, 224))
+
+
+def test_quantizer_kinds_and_exact_tables():
+    assert InputQuantizer.for_input(spec(np.uint8, 1.0, 0), Preprocessing(), 3).kind == "copy"
+    assert InputQuantizer.for_input(spec(np.uint8, 1 / 128, 127), Preprocessing(mean=(127,), std=(128,)), 3).kind \
+        == "copy"
+    assert InputQuantizer.for_input(spec(np.int8, 1.0, -128), Preprocessing(), 3).kind == "xor"
+    lut = InputQuantizer.for_input(spec(np.uint8, 0.0078125, 128), Preprocessing(mean=(127.5,), std=(127.5,)), 3)
+    assert lut.kind == "lut" and lut.table.shape == (3, 256)
+    every_byte = np.arange(256, dtype=np.uint8).reshape(16, 16, 1).repeat(3, axis=2)
+    out = lut.apply(every_byte, np.empty_like(every_byte))
+    np.testing.assert_array_equal(out[..., 0].ravel(), reference(np.arange(256.0)[:, None, None], spec(
+        np.uint8, 0.0078125, 128, (1, 256, 1, 1)), Preprocessing(mean=(127.5,), std=(127.5,))).ravel())
+
+
+def test_resize_backend_is_decided_lazily_and_honours_the_switch(monkeypatch):
+    import subprocess
+    import sys
+
+    code = ("import sys, edgeml.preprocess.resampling as r; assert 'cv2' not in sys.modules; "
+            "print(r.backend(), 'cv2' in sys.modules)")
+    env = {"EDGEML_NO_OPENCV": "1", "PATH": ""}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    assert out.stdout.split() == ["pillow", "False"]
+    with pytest.raises(ValueError, match="Unknown resize backend 'gpu'"):
+        set_backend("gpu")

@@ -1,0 +1,83 @@
+"""Classifier input handling on a real model: every kind of bad input is a clear ImageError, never a crash or a
+garbage result, and the interpreter keeps working afterwards (no tensor view is left behind)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from edgeml import Classifier, ImageError, LabelsError
+from edgeml.frame import Frame
+from tests.conftest import run_cli
+
+
+@pytest.fixture(scope="module")
+def clf(fashion_int8):
+    return Classifier(fashion_int8)
+
+
+@pytest.mark.parametrize(
+    ("make", "match"),
+    [
+        (lambda p: p[:, :, :2].copy(), r"\(H, W, 3\) RGB.*shape=\(300, 451, 2\)"),
+        (lambda p: np.zeros((0, 10, 3), np.uint8), "empty"),
+        (lambda p: p.astype(np.float32) / 255, "must be uint8.*float32"),
+        (lambda p: Frame(p, "RGBX"), r"RGBX frame must be uint8 \(H, W, 4\)"),
+        (lambda p: Frame(p, "I420"), r"I420 frame must be uint8 \(H \* 3 // 2, W\)"),
+        (lambda p: Frame(p[:, :, 0], "BGR"), r"BGR frame must be uint8 \(H, W, 3\)"),
+        (lambda p: Frame(p.astype(np.float64)), "Frame pixels must be a uint8 ndarray"),
+        (lambda p: Frame(np.zeros((450, 300), np.uint8)[:, ::2], "NV12"), "C-contiguous"),
+        (lambda p: [1, 2, 3], "Received: list"),
+    ],
+    ids=["two-channels", "zero-size", "float-array", "rgb-as-rgbx", "rgb-as-i420", "grey-as-bgr", "float-frame",
+         "strided-nv12", "list"],
+)
+def test_bad_input_is_a_clear_error_and_the_classifier_recovers(clf, photos, make, match):
+    with pytest.raises(ImageError, match=match):
+        clf.classify(make(photos["chelsea"]))
+    # The failure must not leave a view of the interpreter's buffers alive: the next call works.
+    assert clf.classify(photos["coffee"], top_k=1)[0].index == clf.classify(photos["coffee"].copy(), top_k=1)[0].index
+
+
+def test_non_contiguous_arrays_give_the_same_answer_as_their_copies(clf, photos):
+    strided = photos["astronaut"][::2, ::-3]  # negative and non-unit strides
+    assert not strided.flags.c_contiguous
+    np.testing.assert_array_equal(clf.preprocess(strided), clf.preprocess(np.ascontiguousarray(strided)))
+
+
+def test_run_times_every_stage_and_classify_fills_a_dict(clf, photos, fashion):
+    prediction = clf.run(Frame(photos["coffee"][..., ::-1].copy(), "BGR"), top_k=3)
+    assert len(prediction.results) == 3 and prediction.top == prediction.results[0]
+    t = prediction.timings
+    assert min(t.preprocess, t.invoke, t.postprocess) > 0 and t.total >= t.invoke
+    filled: dict[str, float] = {}
+    path = next(fashion.test_dir.glob("1_*/*.png"))
+    assert clf.classify(path, timings=filled)[0].label == "Trouser"
+    assert set(filled) == {"decode", "preprocess", "invoke", "postprocess", "total"} and filled["decode"] > 0
+
+
+def test_board_profile_sits_between_argument_and_model(fashion_int8):
+    assert Classifier(fashion_int8).preprocessing.resize == "stretch"
+    board = {"preprocessing": {"resize": "letterbox", "pad_value": 9}}
+    assert Classifier(fashion_int8, board=board).preprocessing.resize == "letterbox"
+    both = Classifier(fashion_int8, board=board, preprocessing={"resize": "center_crop"}).preprocessing
+    assert (both.resize, both.pad_value) == ("center_crop", 9)
+
+
+def test_unknown_allow_label_names_the_close_ones(fashion_int8):
+    with pytest.raises(LabelsError, match=r"Unknown class 'shirt'.*'T-shirt/top', 'Shirt'"):
+        Classifier(fashion_int8, allow=["shirt"])
+
+
+def test_bench_cli_reports_every_stage_and_ratio(fashion_int8):
+    proc = run_cli("bench", str(fashion_int8), "--frame", "64x48", "--iterations", "10", "--rounds", "2", "--json")
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert set(data["edgeml"]) == {"decode", "preprocess", "invoke", "postprocess", "total"}
+    assert data["edgeml"]["total"]["n"] == 10 and data["frame"] == "64x48"
+    assert set(data["ratios"]) == {"edgeml_over_invoke", "tutorial_over_invoke", "overhead_removed", "fps_gain"}
+    assert data["bare_invoke"]["median_ms"] > 0 and data["input_path"] == "copy"
+    bad = run_cli("bench", str(fashion_int8), "--frame", "640by480")
+    assert bad.returncode == 2 and "WIDTHxHEIGHT" in bad.stderr

@@ -11,7 +11,10 @@ APT_PACKAGES := dataset-fashion-mnist opencv-doc
 APT_MARKERS  := /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz \
                 /usr/share/doc/opencv-doc/examples/data/vtest.avi
 
-.PHONY: demo transfer test test-runtime test-mediapipe test-arm64 lint typecheck check clean system-deps venv bench
+STREAM_MODEL ?= $(BUILD)/models/efficientnet_lite0/efficientnet_lite0_int8.tflite
+
+.PHONY: demo transfer test test-runtime test-mediapipe test-arm64 lint typecheck check clean system-deps venv bench \
+        bench-stream
 
 demo: venv system-deps
 	$(PY) -m edgeml_converters.demo --build $(BUILD)/demo
@@ -66,6 +69,10 @@ bench: venv $(BENCH_MODEL)
 
 $(BUILD)/models/efficientnet_lite0/efficientnet_lite0_int8.tflite:
 	$(PY) -m edgeml convert efficientnet-lite0 --output $(BUILD)/models/efficientnet_lite0
+
+# Streaming throughput vs bare invoke (synthetic, a 320x240 MJPG video, vtest.avi), CPU split, RSS over 20k frames.
+bench-stream: venv system-deps $(STREAM_MODEL)
+	$(PY) -m edgeml.stream_bench --model $(STREAM_MODEL) --build $(BUILD)/bench
 
 lint: venv
 	$(PY) -m ruff check edgeml converters tests 

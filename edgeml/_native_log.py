@@ -12,6 +12,7 @@ import os
 import sys
 import tempfile
 from collections.abc import Iterable, Iterator
+from typing import IO
 
 __all__ = ["TENSORFLOW_NOISE", "TFLITE_NOISE", "filtered_stderr"]
 
@@ -21,6 +22,16 @@ TENSORFLOW_NOISE = (
     b"WARNING: All log messages before absl::InitializeLog() is called are written to STDERR",
     b"oneDNN custom operations are on.",
 )
+
+
+def _capture_file() -> IO[bytes]:
+    """An anonymous in-memory file (Linux memfd) where available, so capturing writes nothing to disk."""
+    if hasattr(os, "memfd_create"):
+        try:
+            return os.fdopen(os.memfd_create("edgeml-stderr", getattr(os, "MFD_CLOEXEC", 0)), "w+b")
+        except OSError:
+            pass
+    return tempfile.TemporaryFile()
 
 
 @contextlib.contextmanager
@@ -34,7 +45,7 @@ def filtered_stderr(noise: Iterable[bytes]) -> Iterator[None]:
         return
     sys.stderr.flush()
     saved = os.dup(fd)
-    with tempfile.TemporaryFile() as capture:
+    with _capture_file() as capture:
         os.dup2(capture.fileno(), fd)
         try:
             yield

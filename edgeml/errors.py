@@ -11,6 +11,8 @@ Every error derives from :class:`EdgemlError` and also from the built-in excepti
     ├── ImageError                (+ ValueError)          a file that is not an image, or an array of the wrong kind
     ├── InterpreterUnavailableError (+ ImportError)       no working TFLite interpreter package
     ├── MissingDependencyError    (+ ImportError)         an optional package is needed for this call
+    ├── SourceError               (+ OSError)             a camera/video/folder could not be opened or read
+    ├── InvalidSourceError        (+ ValueError)          a source string with an unknown scheme or bad option
     ├── ConversionError           (+ RuntimeError)        the host-side converter could not produce a model
     ├── EdgeTpuError              (+ RuntimeError)        the Edge TPU cannot be used: library, device, permission,
     │                                                     runtime version; ``.reason`` says which
@@ -29,12 +31,14 @@ __all__ = [
     "EdgemlError",
     "ImageError",
     "InterpreterUnavailableError",
+    "InvalidSourceError",
     "LabelsError",
     "MissingDependencyError",
     "ModelCompatibilityError",
     "ModelFormatError",
     "ModelNotFoundError",
     "ServiceConfigError",
+    "SourceError",
 ]
 
 
@@ -97,3 +101,11 @@ class BoardProfileError(EdgemlError, ValueError):
 
 class ServiceConfigError(EdgemlError, ValueError):
     """The kiosk service cannot be written as asked (root user, missing model, unwritable unit folder)."""
+
+
+class SourceError(EdgemlError, OSError):
+    """A frame source could not be opened or stopped delivering frames (camera unplugged, unreadable file)."""
+
+
+class InvalidSourceError(EdgemlError, ValueError):
+    """A source string names an unknown scheme or carries an invalid option."""

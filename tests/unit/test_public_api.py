@@ -11,7 +11,7 @@ EXPECTED = [
     "Classification", "Classifier", "ConversionError", "EdgeTpuError", "EdgemlError", "ImageError",
     "InterpreterUnavailableError", "LabelsError", "MissingDependencyError", "ModelCompatibilityError",
     "ModelFormatError", "ModelNotFoundError", "Preprocessing", "TensorSpec", "__version__", "load_image",
-    "read_labels",
+    "read_labels", "stream",
 ]
 
 

@@ -1,0 +1,130 @@
+"""The ``--source`` side of ``edgeml classify``: run a :class:`~edgeml.stream.Stream`, print results, stop cleanly.
+
+Results go to stdout (``--json``: one object per frame), the closing statistics to stderr. SIGINT and SIGTERM
+stop the stream (handlers installed here, on the main thread, and restored afterwards). Frames stay in memory:
+nothing is written to disk or sent anywhere; ``--preview`` only draws them in a local window.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+from contextlib import contextmanager
+from typing import Any
+
+import numpy as np
+
+from edgeml.frame import BGR, BGRX, GRAY, I420, NV12, RGB, RGBX, Frame
+from edgeml.stream import Stream, StreamResult
+
+log = logging.getLogger("edgeml.cli")
+
+_SIZED = ("picamera2", "usb", "v4l2")  # cameras asked for frames at the model's input size
+
+
+def run_stream(args: argparse.Namespace, clf: Any) -> int:
+    """Classify ``args.source`` until it ends, ``--max-frames`` is reached, or a signal arrives."""
+    scheme = args.source.partition(":")[0]
+    options: dict[str, Any] = {"loop": args.loop, "realtime": args.realtime}
+    if scheme in _SIZED:
+        options["size"] = (clf.width, clf.height)
+    if scheme == "picamera2":
+        options["preview"] = args.preview
+    if args.max_frames is not None and args.max_frames < 1:
+        args.parser.error(f"--max-frames must be >= 1. Received: {args.max_frames}")
+    stream = Stream(args.source, clf, top_k=args.top_k, threshold=args.threshold, max_frames=args.max_frames,
+                    fps=args.fps, keep_frames=args.preview, **options)
+    window = _open_preview() if args.preview else None
+    with _stop_on_signals(stream) as received:
+        for result in stream:
+            _print(result, args.json)
+            if window is not None and not _show(window, stream, result):
+                stream.stop()
+    if received:
+        print(f"edgeml classify: stopped by {received[0]}", file=sys.stderr)
+    print(f"edgeml classify: {stream.stats.summary()}", file=sys.stderr)
+    return 1 if stream.stats.errors else 0
+
+
+def _print(result: StreamResult, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(result.to_dict()), flush=True)
+    elif result.error:
+        print(f"error: {result.error}", flush=True)
+    else:
+        top = ", ".join(f"{r.label} {r.score:.1%}" for r in result.results)
+        print(f"frame {result.index}  ({result.latency_ms:.1f} ms)  {top}", flush=True)
+
+
+@contextmanager
+def _stop_on_signals(stream: Stream) -> Any:
+    """Route SIGINT/SIGTERM to ``stream.stop()`` while the block runs; yields the names of signals received."""
+    received: list[str] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield received
+        return
+
+    def handler(signum: int, _frame: Any) -> None:
+        received.append(signal.Signals(signum).name)
+        stream.stop()
+
+    previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield received
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)
+
+
+def _open_preview() -> Any:
+    """Return cv2 with a window open, or None (after saying why) when there is no display or no GUI support."""
+    if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        print("edgeml classify: --preview needs a display (DISPLAY / WAYLAND_DISPLAY is not set); "
+              "continuing without a preview window.", file=sys.stderr)
+        return None
+    from edgeml._optional import require
+
+    cv2 = require("cv2", "the --preview window")
+    try:
+        cv2.namedWindow("edgeml", cv2.WINDOW_NORMAL)
+    except cv2.error as exc:
+        print(f"edgeml classify: --preview: this OpenCV has no GUI support ({exc.err}); install opencv-python "
+              "instead of opencv-python-headless. Continuing without a preview window.", file=sys.stderr)
+        return None
+    return cv2
+
+
+def to_bgr(cv2: Any, frame: Frame) -> np.ndarray:
+    """Return a contiguous BGR copy of ``frame`` cropped to its visible size (for display only)."""
+    w, h, px = frame.width, frame.height, frame.pixels
+    if frame.format in (I420, NV12):
+        stride = px.shape[1]
+        y = px[:h, :w]
+        if frame.format == I420:
+            u = px[h:h + h // 4].reshape(h // 2, stride // 2)[:, : w // 2]
+            v = px[h + h // 4:].reshape(h // 2, stride // 2)[:, : w // 2]
+            packed = np.concatenate([y.ravel(), u.ravel(), v.ravel()]).reshape(h * 3 // 2, w)
+            return cv2.cvtColor(packed, cv2.COLOR_YUV2BGR_I420)
+        packed = np.concatenate([y, px[h:, :w]])
+        return cv2.cvtColor(packed, cv2.COLOR_YUV2BGR_NV12)
+    codes = {RGB: cv2.COLOR_RGB2BGR, RGBX: cv2.COLOR_RGBA2BGR, BGRX: cv2.COLOR_BGRA2BGR, GRAY: cv2.COLOR_GRAY2BGR}
+    view = np.ascontiguousarray(px[:h, :w])
+    return view.copy() if frame.format == BGR else cv2.cvtColor(view, codes[frame.format])
+
+
+def _show(cv2: Any, stream: Stream, result: StreamResult) -> bool:
+    """Draw ``result`` on its frame (or the camera's preview stream); return False when the user pressed q."""
+    preview = getattr(stream.source, "preview_image", None)
+    frame = (preview() if preview else None) or result.frame
+    if frame is None:
+        return True
+    img = to_bgr(cv2, frame)
+    label = f"{result.results[0].label} {result.results[0].score:.0%}" if result.results else (result.error or "")
+    cv2.putText(img, label, (8, 24), cv2.FONT_HERSHEY_SIMPLEX, 0.7, (0, 255, 0), 2)
+    cv2.imshow("edgeml", img)
+    return (cv2.waitKey(1) & 0xFF) != ord("q")

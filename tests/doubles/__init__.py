@@ -1,0 +1,1 @@
+"""Test doubles for hardware that cannot exist on a CI machine (named *Double)."""

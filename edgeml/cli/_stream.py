@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from edgeml.frame import BGR, BGRX, GRAY, I420, NV12, RGB, RGBX, Frame
+from edgeml.service import Watchdog
 from edgeml.stream import Stream, StreamResult
 
 log = logging.getLogger("edgeml.cli")
@@ -40,9 +41,14 @@ def run_stream(args: argparse.Namespace, clf: Any) -> int:
     stream = Stream(args.source, clf, top_k=args.top_k, threshold=args.threshold, max_frames=args.max_frames,
                     fps=args.fps, keep_frames=args.preview, **options)
     window = _open_preview() if args.preview else None
+    # Under the kiosk unit (`edgeml service install`, Type=notify, WatchdogSec): READY once the model is loaded,
+    # then a ping per result, so a stalled camera or pipeline is restarted by systemd. A no-op anywhere else.
+    watchdog = Watchdog.from_env()
+    watchdog.ready()
     with _stop_on_signals(stream) as received:
         for result in stream:
             _print(result, args.json)
+            watchdog.ping()
             if window is not None and not _show(window, stream, result):
                 stream.stop()
     if received:

@@ -137,3 +137,29 @@ def test_privacy_no_socket_and_no_file_written_strace(fashion_int8, source, tmp_
         if network_or_fs or opened_for_writing:
             offending.append(line)
     assert offending == []
+
+
+def test_stream_tells_systemd_ready_and_pings_the_watchdog(fashion_int8, tmp_path):
+    """Under the kiosk unit (Type=notify, WatchdogSec) the loop sends READY=1, then WATCHDOG=1 while it runs."""
+    import socket
+
+    path = str(tmp_path / "notify")
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    server.bind(path)
+    server.settimeout(5)
+    env = {**os.environ, "NOTIFY_SOCKET": path, "WATCHDOG_USEC": "2000"}  # ping at most every 1 ms
+    try:
+        proc = run_cli("classify", "--model", str(fashion_int8), "--source", "synthetic", "--max-frames", "5",
+                       "--json", env=env)
+        received = []
+        server.setblocking(False)
+        while True:
+            try:
+                received.append(server.recv(256).decode())
+            except BlockingIOError:
+                break
+    finally:
+        server.close()
+    assert proc.returncode == 0, proc.stderr
+    assert received[0] == "READY=1"
+    assert "WATCHDOG=1" in received[1:]

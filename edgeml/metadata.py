@@ -172,8 +172,8 @@ def _parse_model_metadata(meta: Table) -> TfliteMetadata:
             for unit in inputs[0].tables(4):
                 options = unit.table(1)
                 if unit.scalar(0, "<B") == _NORMALIZATION_OPTIONS and options is not None:
-                    mean = tuple(float(v) for v in options.scalars(0, "<f")) or None
-                    std = tuple(float(v) for v in options.scalars(1, "<f")) or None
+                    mean = tuple(float(v) for v in options.numbers(0, "<f") or ()) or None
+                    std = tuple(float(v) for v in options.numbers(1, "<f") or ()) or None
             content = inputs[0].table(3)
             props = content.table(1) if content is not None and content.scalar(0, "<B") == 2 else None
             if props is not None:

@@ -7,8 +7,9 @@ Why a small reader of our own instead of ``schema_py_generated`` or the ``flatbu
 - The generated module is ~20k lines (slow to import on a Pi) and its API changes between schema versions (e.g.
   ``BuiltinCode()`` vs ``DeprecatedBuiltinCode()``); we need a dozen fields whose vtable slots are fixed forever by
   ``schema.fbs`` (flatbuffers only ever append fields).
-- Reading with ``struct.unpack_from`` on the file bytes is bounds-checked by ``struct`` itself, so a truncated or
-  corrupt file becomes one :class:`~edgeml.errors.ModelFormatError` instead of an ``IndexError`` deep inside.
+- Reading with ``struct.unpack_from`` on the file bytes (:mod:`edgeml._flatbuf`, shared with the metadata reader)
+  is bounds-checked, so a truncated or corrupt file becomes one :class:`~edgeml.errors.ModelFormatError` instead
+  of an ``IndexError`` deep inside.
   It reads EfficientNet-Lite0's graph in a few milliseconds (constant data is never copied).
 
 ``tests/unit/test_modelfile.py`` checks every field against ``schema_py_generated``'s answers on real models.
@@ -25,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from edgeml._flatbuf import Table, root
 from edgeml._tflite_schema import ACTIVATIONS, BUILTIN_OPERATORS, TENSOR_TYPES
 from edgeml.errors import ModelFormatError
 from edgeml.interpreter import check_model_file
@@ -54,58 +56,6 @@ _OPTIONS: dict[str, dict[str, tuple[int, str, Any]]] = {
     "MEAN": {"keep_dims": (0, "?", 0)}, "SUM": {"keep_dims": (0, "?", 0)},
     "REDUCE_MAX": {"keep_dims": (0, "?", 0)}, "REDUCE_MIN": {"keep_dims": (0, "?", 0)},
 }
-
-
-class _Table:
-    """A flatbuffer table at ``pos`` in ``buf``: fields are looked up through its vtable."""
-
-    __slots__ = ("buf", "pos", "vtable", "vtable_size")
-
-    def __init__(self, buf: bytes, pos: int) -> None:
-        self.buf = buf
-        self.pos = pos
-        self.vtable = pos - struct.unpack_from("<i", buf, pos)[0]
-        self.vtable_size = struct.unpack_from("<H", buf, self.vtable)[0]
-
-    def _field(self, slot: int) -> int:
-        offset = 4 + 2 * slot
-        if offset >= self.vtable_size:
-            return 0
-        rel = struct.unpack_from("<H", self.buf, self.vtable + offset)[0]
-        return self.pos + rel if rel else 0
-
-    def scalar(self, slot: int, fmt: str, default: Any = 0) -> Any:
-        p = self._field(slot)
-        return struct.unpack_from("<" + fmt, self.buf, p)[0] if p else default
-
-    def _deref(self, slot: int) -> int:
-        p = self._field(slot)
-        return p + struct.unpack_from("<I", self.buf, p)[0] if p else 0
-
-    def table(self, slot: int) -> _Table | None:
-        p = self._deref(slot)
-        return _Table(self.buf, p) if p else None
-
-    def vector(self, slot: int) -> tuple[int, int]:
-        """Return ``(start, length)`` of a vector field; ``(0, 0)`` when absent."""
-        p = self._deref(slot)
-        return (p + 4, struct.unpack_from("<I", self.buf, p)[0]) if p else (0, 0)
-
-    def numbers(self, slot: int, fmt: str) -> tuple[Any, ...] | None:
-        start, n = self.vector(slot)
-        return struct.unpack_from(f"<{n}{fmt}", self.buf, start) if start else None
-
-    def tables(self, slot: int) -> list[_Table]:
-        start, n = self.vector(slot)
-        out = []
-        for i in range(n):
-            p = start + 4 * i
-            out.append(_Table(self.buf, p + struct.unpack_from("<I", self.buf, p)[0]))
-        return out
-
-    def string(self, slot: int) -> str | None:
-        start, n = self.vector(slot)
-        return bytes(self.buf[start:start + n]).decode("utf-8", "replace") if start else None
 
 
 @dataclass(frozen=True)
@@ -216,7 +166,7 @@ class ModelFile:
         return values.reshape(tensor.shape) if values.size == int(np.prod(tensor.shape)) else values
 
 
-def _op_codes(model: _Table) -> list[tuple[int, str | None, int]]:
+def _op_codes(model: Table) -> list[tuple[int, str | None, int]]:
     codes = []
     for oc in model.tables(1):
         code = max(oc.scalar(0, "b", 0), oc.scalar(3, "i", 0))  # deprecated byte code vs int32 code
@@ -224,7 +174,7 @@ def _op_codes(model: _Table) -> list[tuple[int, str | None, int]]:
     return codes
 
 
-def _buffer_spans(model: _Table) -> tuple[list[tuple[int, int]], list[int]]:
+def _buffer_spans(model: Table) -> tuple[list[tuple[int, int]], list[int]]:
     spans, sizes = [], []
     for b in model.tables(4):
         start, n = b.vector(0)
@@ -233,7 +183,7 @@ def _buffer_spans(model: _Table) -> tuple[list[tuple[int, int]], list[int]]:
     return spans, sizes
 
 
-def _options(op: _Table, name: str) -> dict[str, Any]:
+def _options(op: Table, name: str) -> dict[str, Any]:
     spec = _OPTIONS.get(name)
     table = op.table(4) if spec else None
     if spec is None or table is None:
@@ -245,7 +195,7 @@ def _options(op: _Table, name: str) -> dict[str, Any]:
     return out
 
 
-def _tensor(t: _Table, index: int, sizes: list[int]) -> Tensor:
+def _tensor(t: Table, index: int, sizes: list[int]) -> Tensor:
     type_code = t.scalar(1, "b", 0)
     buffer = t.scalar(2, "I", 0)
     q = t.table(4)
@@ -272,7 +222,7 @@ def parse_model(data: bytes, source: str = "<bytes>") -> ModelFile:
     if len(data) < 8 or data[4:8] != b"TFL3":
         raise ModelFormatError(f"{source!r} is not a TFLite model (no 'TFL3' identifier).")
     try:
-        model = _Table(data, struct.unpack_from("<I", data, 0)[0])
+        model = root(data)
         codes = _op_codes(model)
         spans, sizes = _buffer_spans(model)
         subgraphs = []
@@ -292,7 +242,7 @@ def parse_model(data: bytes, source: str = "<bytes>") -> ModelFile:
             index = m.scalar(1, "I", 0)
             start, n = spans[index] if index < len(spans) else (0, 0)
             metadata[m.string(0) or ""] = bytes(data[start:start + n])
-    except (struct.error, IndexError, UnicodeDecodeError) as exc:
+    except (ModelFormatError, struct.error, IndexError, UnicodeDecodeError) as exc:
         raise ModelFormatError(
             f"{source!r} is a truncated or corrupt TFLite flatbuffer ({exc}). Copy or convert the model again."
         ) from exc

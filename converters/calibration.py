@@ -98,8 +98,9 @@ def _check_channels(paths: Sequence[Path], channels: int, where: str) -> None:
             mode = im.mode
         raise ConversionError(
             f"{len(grey)} of {len(paths)} calibration images in {where!r} have 1 channel (e.g. {example.name!r}, "
-            f"mode {mode}) but the model takes 3 (RGB). Calibrate on colour images like the camera's, or convert "
-            "a model with a (H, W, 1) input."
+            f"mode {mode}) but the model takes 3 (RGB). Calibrate on colour images like the camera's, convert "
+            "a model with a (H, W, 1) input, or pass --greyscale-calibration-ok if it was trained on greyscale "
+            "images made RGB."
         )
 
 

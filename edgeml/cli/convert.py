@@ -31,6 +31,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    "(default: uint8)")
     p.add_argument("--calibration", metavar="DIR|GLOB|NPZ", help="real images: a folder (optionally one "
                    "sub-folder per class), a quoted glob, or an .npz of uint8 (N, H, W, C); required for int8")
+    p.add_argument("--greyscale-calibration-ok", action="store_true", help="calibrate a colour model on greyscale "
+                   "images too (made RGB as the runtime does): only for a model trained on such images")
     p.add_argument("--max-calibration-images", type=int, default=300, metavar="N", help="default: 300")
     p.add_argument("--labels", metavar="FILE", help="class names, one per line, embedded in the model")
     norm = p.add_mutually_exclusive_group()
@@ -97,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
     custom = load_custom_objects(args.custom_objects) if args.custom_objects else None
     options: dict[str, Any] = dict(
         calibration_dir=args.calibration, quantize=args.quantize, io=args.io, eval_dir=args.eval,
-        eval_images=args.eval_images,
+        eval_images=args.eval_images, greyscale_calibration_ok=args.greyscale_calibration_ok,
     )
     # Keras prints export details on stdout; stdout is for results only.
     with contextlib.redirect_stdout(sys.stderr):

@@ -81,3 +81,11 @@ def test_bench_cli_reports_every_stage_and_ratio(fashion_int8):
     assert data["bare_invoke"]["median_ms"] > 0 and data["input_path"] == "copy"
     bad = run_cli("bench", str(fashion_int8), "--frame", "640by480")
     assert bad.returncode == 2 and "WIDTHxHEIGHT" in bad.stderr
+
+
+def test_board_profile_name_sets_threads_below_an_explicit_argument(fashion_int8):
+    """``board="rpi-4b"`` gives its recommended 3 interpreter threads; an explicit ``num_threads`` still wins."""
+    pytest.importorskip("edgeml.boards")
+    assert Classifier(fashion_int8, board="rpi-4b").num_threads == 3
+    assert Classifier(fashion_int8, board="rpi-4b", num_threads=1).num_threads == 1
+    assert Classifier(fashion_int8).num_threads is None

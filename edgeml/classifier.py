@@ -149,6 +149,14 @@ class Classifier:
         """The underlying TFLite ``Interpreter`` (for benchmarks and advanced use; not thread-safe)."""
         return self._interpreter
 
+    def decode(self, output: np.ndarray, top_k: int = 5, threshold: float = 0.0) -> list[Classification]:
+        """Return the top classes of a raw output tensor from :meth:`invoke` (labels, allow/deny lists applied).
+
+        ``preprocess`` → ``invoke`` → ``decode`` is :meth:`classify` in steps, for pipelines that prepare the next
+        frame's tensor on another thread while this one runs.
+        """
+        return self._decode_output(output, top_k, threshold)
+
     def preprocess(self, image: ImageInput | Frame) -> np.ndarray:
         """Return a new input tensor for ``image`` (path, PIL.Image, uint8 array or :class:`Frame`, any size)."""
         out = np.empty(self.input.shape, self.input.dtype)

@@ -59,8 +59,7 @@ class _Item:
 
 def _decoder(classifier: Any) -> Callable[..., list[Any]]:
     """The classifier's raw-output → classes step (with its allow/deny mask), for use after ``invoke()``."""
-    # edgeml.Classifier keeps it as _decode_output; there is no public name for it yet.
-    decode = getattr(classifier, "_decode_output", None)
+    decode = getattr(classifier, "decode", None)
     if decode is not None:
         return decode
     return postprocess.OutputDecoder(classifier.output, classifier.labels, classifier.output_activation)

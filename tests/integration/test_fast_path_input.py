@@ -89,3 +89,10 @@ def test_board_profile_name_sets_threads_below_an_explicit_argument(fashion_int8
     assert Classifier(fashion_int8, board="rpi-4b").num_threads == 3
     assert Classifier(fashion_int8, board="rpi-4b", num_threads=1).num_threads == 1
     assert Classifier(fashion_int8).num_threads is None
+
+
+def test_preprocess_invoke_decode_in_steps_equals_classify(fashion_int8, fashion):
+    """The step-by-step API the streaming loop uses gives exactly classify()'s results."""
+    clf = Classifier(fashion_int8)
+    image = sorted(fashion.test_dir.glob("*/*.png"))[0]
+    assert clf.decode(clf.invoke(clf.preprocess(image)), top_k=3) == clf.classify(image, top_k=3)

@@ -21,7 +21,7 @@ import numpy as np
 
 from edgeml import preprocess
 from edgeml.errors import EdgemlError, ImageError
-from edgeml.image import IMAGE_SUFFIXES, load_image
+from edgeml.image import IMAGE_SUFFIXES, find_images, load_image
 from edgeml.preprocess import Preprocessing
 
 log = logging.getLogger(__name__)
@@ -65,8 +65,7 @@ def scan(data_dir: str | os.PathLike[str]) -> dict[str, list[Path]]:
         raise DatasetError(f"Training data folder not found: {str(root)!r}. Pass a folder with one sub-folder of "
                            "images per class.")
     folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
-    classes = {f.name: sorted(p for p in f.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
-               for f in folders}
+    classes = {f.name: find_images(f) for f in folders}
     empty = [name for name, files in classes.items() if not files]
     if empty:
         raise DatasetError(f"Class folder(s) without images in {str(root)!r}: {', '.join(empty)}. Add images "

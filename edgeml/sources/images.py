@@ -16,7 +16,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from edgeml.errors import ImageError, InvalidSourceError, SourceError
 from edgeml.frame import GRAY, RGB, Frame
-from edgeml.image import IMAGE_SUFFIXES, as_array
+from edgeml.image import IMAGE_SUFFIXES, as_array, find_images
 from edgeml.sources.base import BaseSource
 
 __all__ = ["ImagesSource", "from_spec", "list_images"]
@@ -26,7 +26,7 @@ def list_images(target: str) -> list[Path]:
     """Return the image files named by a directory (recursive) or a glob pattern, sorted."""
     p = Path(target)
     if p.is_dir():
-        return sorted(f for f in p.rglob("*") if f.suffix.lower() in IMAGE_SUFFIXES and f.is_file())
+        return find_images(p)
     return sorted(Path(f) for f in glob.glob(target, recursive=True) if os.path.isfile(f))
 
 

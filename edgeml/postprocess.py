@@ -109,6 +109,34 @@ def _ranked(pool: np.ndarray, k: int) -> tuple[list[Any], list[int]]:
     return pool[order].tolist(), order.tolist()
 
 
+# Marks a class already taken (or excluded) in the int16 working copy; below every int8/uint8 value.
+_TAKEN = np.int16(-32768)
+# Up to this k, top-k of quantized probabilities is k argmax passes: after invoke() has flushed the CPU caches,
+# a second numpy routine (argpartition, sort) costs tens of microseconds just to be fetched again.
+_ARGMAX_MAX_K = 16
+
+
+def _argmax_ranked(raw: np.ndarray, k: int, floor: int, excluded: np.ndarray | None) -> tuple[list[int], list[int]]:
+    """Return the ``k`` largest int8/uint8 ``raw`` values ``>= floor`` and their indices, ties to the lower index.
+
+    ``argmax`` returns the first maximum, so ties go to the lower index, as in :func:`_ranked`.
+    """
+    work = raw.astype(np.int16)  # a copy: the caller's (interpreter's) buffer is never written
+    if excluded is not None:
+        work[excluded] = _TAKEN
+    values: list[int] = []
+    indices: list[int] = []
+    for _ in range(min(k, work.size)):
+        i = int(work.argmax())
+        q = int(work[i])
+        if q < floor:  # also stops at _TAKEN: nothing left
+            break
+        values.append(q)
+        indices.append(i)
+        work[i] = _TAKEN
+    return values, indices
+
+
 def top_k_indices(values: np.ndarray, k: int, candidates: np.ndarray | None = None) -> np.ndarray:
     """Return the indices of the ``k`` largest ``values`` (any dtype), best first, ties to the lower index.
 
@@ -155,7 +183,8 @@ class OutputDecoder:
     """Raw output tensor → top-k :class:`Classification` list, with everything about the tensor worked out once.
 
     For probability outputs (``activation="softmax"``) of a quantized model, the threshold becomes a quantized
-    value and top-k runs on the raw integers; only the ``k`` winners are dequantized, in exact integer arithmetic.
+    value and top-k runs on the raw integers (``k`` argmax passes for small ``k``); only the ``k`` winners are
+    dequantized, in exact integer arithmetic.
     Logits need every value for softmax, so they are dequantized in full (int64) first; ``"auto"`` decides from
     the values on each call.
 
@@ -176,6 +205,7 @@ class OutputDecoder:
         self._scale, self._zero_point = float(spec.scale), int(spec.zero_point)
         self._lowest = int(np.iinfo(spec.dtype).min) if spec.quantized else 0
         self._qmin: dict[float, int] = {}
+        self._excluded = None if mask is None else np.flatnonzero(~np.asarray(mask, bool))
 
     def min_quantized(self, threshold: float) -> int:
         """Return the smallest quantized value whose score is >= ``threshold`` (exactly as it dequantizes)."""
@@ -202,10 +232,14 @@ class OutputDecoder:
         keep = self.mask
         if self._integer:
             qmin = self.min_quantized(threshold) if threshold > 0 else self._lowest
-            if qmin > self._lowest:
-                keep = raw >= qmin if keep is None else keep & (raw >= qmin)
-            pool = raw if keep is None else raw[keep]
-            values, indices = _ranked(pool, k)
+            if k <= _ARGMAX_MAX_K:
+                values, indices = _argmax_ranked(raw, k, qmin, self._excluded)
+                keep = None  # indices are already into the whole output
+            else:
+                if qmin > self._lowest:
+                    keep = raw >= qmin if keep is None else keep & (raw >= qmin)
+                pool = raw if keep is None else raw[keep]
+                values, indices = _ranked(pool, k)
             zp, scale = self._zero_point, self._scale
             # Python ints: exact, never wrap (int8 - zero_point), like int64.
             scores = [min(1.0, max(0.0, (q - zp) * scale)) for q in values]

@@ -30,8 +30,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--threads", type=int, default=None, help="interpreter threads (default: the backend's)")
     p.add_argument("--iterations", type=int, default=200, help="timed frames per pipeline (default: 200)")
     p.add_argument("--rounds", type=int, default=5, help="alternations between the pipelines (default: 5)")
+    p.add_argument("--block", type=int, default=10,
+                   help="frames per pipeline before switching to the next; 1 alternates every frame (default: 10)")
     p.add_argument("--no-opencv", action="store_true",
-                   help="resize with Pillow even when OpenCV is installed (same as EDGEML_NO_OPENCV=1)")
+                   help="resize with numpy even when OpenCV is installed (same as EDGEML_NO_OPENCV=1)")
     p.add_argument("--json", action="store_true", help="print one JSON object with every figure")
     p.add_argument("--save", metavar="FILE", help="also append the JSON object as one line to FILE")
     p.set_defaults(func=run)
@@ -41,7 +43,7 @@ def _table(result: dict) -> str:
     lines = [
         f"model {result['model']}  input {result['input']} ({result['input_path']})  frame {result['frame']} "
         f"{result['frame_format']}  resize {result['resize']} via {result['resize_backend']}  "
-        f"{result['interpreter']}, threads={result['threads']}",
+        f"{result['interpreter']}, threads={result['threads']}, blocks of {result['block']} frames",
         f"{'stage':<12}{'edgeml median':>15}{'p95':>9}{'tutorial median':>18}{'p95':>9}   (ms)",
     ]
     for stage in ("decode", "preprocess", "invoke", "postprocess", "total"):
@@ -66,15 +68,16 @@ def run(args: argparse.Namespace) -> int:
     from edgeml.classifier import Classifier
     from edgeml.preprocess import set_backend
 
-    if args.iterations < 1 or args.rounds < 1:
-        raise ImageError(f"--iterations and --rounds must be >= 1. Received: {args.iterations}, {args.rounds}")
+    if min(args.iterations, args.rounds, args.block) < 1:
+        raise ImageError(f"--iterations, --rounds and --block must be >= 1. "
+                         f"Received: {args.iterations}, {args.rounds}, {args.block}")
     if args.no_opencv or os.environ.get("EDGEML_NO_OPENCV", "").lower() in ("1", "true", "yes"):
-        set_backend("pillow")
+        set_backend("numpy")
     clf = Classifier(args.model, num_threads=args.threads)
     frames = photo_frames(args.frame, args.source)
-    print(f"edgeml bench: {len(frames)} frames, {args.iterations} per pipeline in {args.rounds} rounds",
-          file=sys.stderr)
-    result = run_bench(clf, frames, args.iterations, rounds=args.rounds,
+    print(f"edgeml bench: {len(frames)} frames, {args.iterations} per pipeline in {args.rounds} rounds, "
+          f"blocks of {args.block}", file=sys.stderr)
+    result = run_bench(clf, frames, args.iterations, rounds=args.rounds, block=args.block,
                        progress=lambda msg: print(f"edgeml bench: {msg}", file=sys.stderr))
     data = result.to_dict()
     if args.save:

@@ -6,7 +6,7 @@ The steps, one module each, composed by :func:`write_input` (and by :class:`edge
   (explicit argument > board profile > model metadata > default);
 - :mod:`~edgeml.preprocess.geometry`: which source box lands where (stretch, center_crop, letterbox);
 - :mod:`~edgeml.preprocess.colour`: RGB, BGR, RGBX, BGRX, GRAY, I420, NV12 → RGB or grey;
-- :mod:`~edgeml.preprocess.resampling`: bilinear resize (OpenCV when installed, Pillow otherwise);
+- :mod:`~edgeml.preprocess.resampling`: bilinear resize (OpenCV when installed, numpy otherwise);
 - :mod:`~edgeml.preprocess.quantize`: uint8 → input values by copy, bit flip or lookup table;
 - :mod:`~edgeml.preprocess.pipeline`: the composition, writing into a caller's buffer.
 """

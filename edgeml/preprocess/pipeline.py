@@ -21,7 +21,7 @@ from edgeml.image import as_array
 from edgeml.preprocess import colour
 from edgeml.preprocess.geometry import placement
 from edgeml.preprocess.quantize import InputQuantizer
-from edgeml.preprocess.resampling import cv2_module, resize_box, truncates
+from edgeml.preprocess.resampling import cv2_module, numpy_resize, resize_box
 from edgeml.preprocess.settings import Preprocessing
 
 __all__ = ["Writer", "plan_input", "to_frame", "write_input"]
@@ -81,13 +81,20 @@ def plan_input(frame: Frame, shape: tuple[int, ...], prep: Preprocessing, quanti
     place = placement((frame.height, frame.width), (h, w), prep)
     cv2 = cv2_module()
     direct = (frame.format == RGB and c == 3) or (frame.format == GRAY and c == 1)
-    if cv2 is None or not direct or not quantizer.in_place:
+    if not direct or not quantizer.in_place:
         return lambda f, out: _write_general(f, out, prep, quantizer)
     left, top, right, bottom = place.box
     x0, y0, x1, y1 = place.rect
     dsize, identity, xor = (x1 - x0, y1 - y0), place.identity, quantizer.kind == "xor"
     pad = quantizer.pad(prep.pad_value)
-    resize, linear, flip = cv2.resize, cv2.INTER_LINEAR, np.uint8(0x80)
+    flip = np.uint8(0x80)
+    if cv2 is not None:
+        resize, linear = cv2.resize, cv2.INTER_LINEAR
+    else:  # numpy, called the way cv2.resize is
+        def resize(src: np.ndarray, size: tuple[int, int], dst: np.ndarray, interpolation: int) -> np.ndarray:
+            return numpy_resize(src, (size[1], size[0]), dst)
+
+        linear = 0
 
     as_bytes, whole = quantizer.dtype != np.uint8, not place.padded
 
@@ -156,5 +163,5 @@ def _write_general(frame: Frame, out: np.ndarray, prep: Preprocessing, quantizer
         if raw is not None:
             quantizer.fix_in_place(raw)
             return out
-    quantizer.apply(pixels, region, cv2, truncated=truncates() and not place.identity)
+    quantizer.apply(pixels, region, cv2)
     return out

@@ -50,12 +50,9 @@ def identity_offset(spec: TensorSpec, prep: Preprocessing, channels: int) -> int
     return k
 
 
-def lookup_table(spec: TensorSpec, prep: Preprocessing, channels: int, offset: float = 0.0) -> np.ndarray:
-    """Return the exact input value of every byte per channel: ``(channels, 256)`` of ``spec.dtype``.
-
-    ``offset`` is added to each byte first: 0.5 reads a truncated byte as the middle of its interval.
-    """
-    p = np.arange(256, dtype=np.float64) + offset
+def lookup_table(spec: TensorSpec, prep: Preprocessing, channels: int) -> np.ndarray:
+    """Return the exact input value of every byte per channel: ``(channels, 256)`` of ``spec.dtype``."""
+    p = np.arange(256, dtype=np.float64)
     real = (p[None, :] - per_channel(prep.mean, channels)[:, None]) / per_channel(prep.std, channels)[:, None]
     if not spec.quantized:
         return real.astype(spec.dtype)
@@ -71,14 +68,11 @@ class InputQuantizer:
         kind: ``"copy"``, ``"xor"`` or ``"lut"`` (see the module docstring).
         dtype: The input tensor's dtype.
         table: ``(channels, 256)`` input value of each byte per channel (also used for letterbox padding).
-        truncated_table: The same for bytes that were truncated rather than rounded (Pillow's bilinear
-            ``transform`` truncates; reading byte ``t`` as ``t + 0.5`` removes the -0.5 bias), or None.
     """
 
     kind: str
     dtype: np.dtype[Any]
     table: np.ndarray
-    truncated_table: np.ndarray | None = None
 
     @classmethod
     def for_input(cls, spec: TensorSpec, prep: Preprocessing, channels: int) -> InputQuantizer:
@@ -89,7 +83,7 @@ class InputQuantizer:
             return cls("copy", np.dtype(spec.dtype), table)
         if offset == -128 and spec.dtype == np.int8:
             return cls("xor", np.dtype(spec.dtype), table)
-        return cls("lut", np.dtype(spec.dtype), table, lookup_table(spec, prep, channels, 0.5))
+        return cls("lut", np.dtype(spec.dtype), table)
 
     @property
     def in_place(self) -> bool:
@@ -105,16 +99,15 @@ class InputQuantizer:
         if self.kind == "xor":
             np.bitwise_xor(raw, np.uint8(0x80), out=raw)
 
-    def apply(self, pixels: np.ndarray, out: np.ndarray, cv2: Any = None, truncated: bool = False) -> np.ndarray:
+    def apply(self, pixels: np.ndarray, out: np.ndarray, cv2: Any = None) -> np.ndarray:
         """Write the input values of ``pixels`` (uint8 ``(H, W, C)``) into ``out`` (``(H, W, C)``, ``dtype``).
 
         Args:
             pixels: The bytes.
             out: Where to write (may be a view into the interpreter's input tensor).
             cv2: The cv2 module for its LUT, or None for numpy.
-            truncated: The bytes were truncated, not rounded (see ``truncated_table``).
         """
-        table = self.truncated_table if truncated and self.truncated_table is not None else self.table
+        table = self.table
         if self.kind == "copy":
             out[...] = pixels
         elif self.kind == "xor":

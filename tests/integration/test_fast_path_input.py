@@ -72,15 +72,19 @@ def test_unknown_allow_label_names_the_close_ones(fashion_int8):
 
 
 def test_bench_cli_reports_every_stage_and_ratio(fashion_int8):
-    proc = run_cli("bench", str(fashion_int8), "--frame", "64x48", "--iterations", "10", "--rounds", "2", "--json")
+    proc = run_cli("bench", str(fashion_int8), "--frame", "64x48", "--iterations", "10", "--rounds", "2",
+                   "--block", "3", "--json")
     assert proc.returncode == 0, proc.stderr
     data = json.loads(proc.stdout)
     assert set(data["edgeml"]) == {"decode", "preprocess", "invoke", "postprocess", "total"}
-    assert data["edgeml"]["total"]["n"] == 10 and data["frame"] == "64x48"
+    assert data["edgeml"]["total"]["n"] == data["tutorial"]["total"]["n"] == data["bare_invoke"]["n"] == 10
+    assert data["frame"] == "64x48" and data["block"] == 3
     assert set(data["ratios"]) == {"edgeml_over_invoke", "tutorial_over_invoke", "overhead_removed", "fps_gain"}
     assert data["bare_invoke"]["median_ms"] > 0 and data["input_path"] == "copy"
     bad = run_cli("bench", str(fashion_int8), "--frame", "640by480")
     assert bad.returncode == 2 and "WIDTHxHEIGHT" in bad.stderr
+    zero = run_cli("bench", str(fashion_int8), "--block", "0")
+    assert zero.returncode != 0 and "--block must be >= 1" not in zero.stdout and "must be >= 1" in zero.stderr
 
 
 def test_board_profile_name_sets_threads_below_an_explicit_argument(fashion_int8):

@@ -87,3 +87,26 @@ def test_letterbox_border_holds_the_quantized_pad_value(photos, backend):
     x0, y0, x1, y1 = placement((400, 600), (160, 120), prep).rect
     assert (x0, x1) == (0, 120) and y0 > 0
     assert (out[:y0] == 114 - 128).all() and (out[y1:] == 114 - 128).all()
+
+
+@pytest.mark.parametrize("channels", [1, 3, 4])
+@pytest.mark.parametrize("src_hw,dst_hw", [((420, 420), (224, 224)), ((48, 64), (224, 224)), ((451, 333), (97, 130)),
+                                           ((5, 7), (5, 3))])
+def test_numpy_resampler_is_within_one_of_opencv(photos, channels, src_hw, dst_hw):
+    """numpy's separable fixed-point bilinear = cv2.INTER_LINEAR ±1, shrinking, enlarging, strided crops."""
+    cv2 = pytest.importorskip("cv2")
+    from edgeml.preprocess.resampling import numpy_resize
+
+    rgb = photos["astronaut"]
+    pixels = {1: rgb[..., 1], 3: rgb, 4: np.dstack([rgb, rgb[..., :1]])}[channels]
+    h, w = src_hw
+    crop = pixels[17:17 + h, 31:31 + w]  # a view with the frame's row stride
+    expected = cv2.resize(np.ascontiguousarray(crop), dst_hw[::-1], interpolation=cv2.INTER_LINEAR)
+    for source in (crop, np.ascontiguousarray(crop)):
+        got = numpy_resize(source, dst_hw)
+        assert got.dtype == np.uint8 and got.shape == expected.shape
+        assert np.abs(got.astype(int) - expected).max() <= 1
+    tensor = np.zeros((dst_hw[0] + 4, dst_hw[1] + 6, channels), np.uint8)  # writes into a region of a larger buffer
+    region = tensor[2:-2, 3:-3] if channels > 1 else tensor[2:-2, 3:-3, 0]
+    assert numpy_resize(crop, dst_hw, region) is region
+    assert np.abs(region.astype(int) - expected).max() <= 1 and not tensor[:2].any() and not tensor[:, :3].any()

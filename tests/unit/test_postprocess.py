@@ -104,3 +104,24 @@ def test_allow_and_deny_lists():
         label_mask(labels, 4, deny=["ca"])
     with pytest.raises(LabelsError, match="index below 4"):
         label_mask(None, 4, allow=[4])
+
+
+@pytest.mark.parametrize("dtype,zero_point", [(np.uint8, 0), (np.int8, -128)])
+def test_both_quantized_top_k_paths_agree_with_a_stable_sort(dtype, zero_point):
+    """Small k runs k argmax passes, large k argpartition: same classes, order and scores, masks and thresholds."""
+    rng = np.random.default_rng(7)
+    info = np.iinfo(dtype)
+    spec = TensorSpec("out", 0, (1, 300), np.dtype(dtype), 1 / 256, zero_point)
+    for trial in range(60):
+        raw = rng.integers(info.min, info.min + 6 if trial % 2 else info.max + 1, (1, 300)).astype(dtype)
+        mask = rng.random(300) > 0.3 if trial % 3 == 0 else None
+        threshold = [0.0, 0.004, 0.3][trial % 3]
+        real = (raw[0].astype(np.int64) - zero_point) / 256
+        allowed = [int(i) for i in np.argsort(-real, kind="stable")
+                   if real[i] >= threshold and (mask is None or mask[i])]
+        before = raw.copy()
+        for k in (1, 5, 16, 17, 400):
+            got = classify_output(raw, spec, None, k, threshold, "softmax", mask)
+            assert [r.index for r in got] == allowed[:k]
+            assert [r.score for r in got] == [float(real[i]) for i in allowed[:k]]
+        np.testing.assert_array_equal(raw, before)  # the output buffer it was given is never written

@@ -168,6 +168,6 @@ def test_resize_backend_is_decided_lazily_and_honours_the_switch(monkeypatch):
             "print(r.backend(), 'cv2' in sys.modules)")
     env = {"EDGEML_NO_OPENCV": "1", "PATH": ""}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
-    assert out.stdout.split() == ["pillow", "False"]
+    assert out.stdout.split() == ["numpy", "False"]
     with pytest.raises(ValueError, match="Unknown resize backend 'gpu'"):
         set_backend("gpu")

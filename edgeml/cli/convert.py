@@ -34,6 +34,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--greyscale-calibration-ok", action="store_true", help="calibrate a colour model on greyscale "
                    "images too (made RGB as the runtime does): only for a model trained on such images")
     p.add_argument("--max-calibration-images", type=int, default=300, metavar="N", help="default: 300")
+    p.add_argument("--weight-rounding", choices=("calibrated", "nearest"), default="calibrated",
+                   help="int8 weights: calibrated (default) rounds each weight up or down to minimise its layer's "
+                   "output error on the calibration images; nearest keeps TFLite's rounding")
     p.add_argument("--labels", metavar="FILE", help="class names, one per line, embedded in the model")
     norm = p.add_mutually_exclusive_group()
     norm.add_argument("--preset", choices=PRESET_NAMES, help="training normalisation: imagenet (torchvision "
@@ -100,6 +103,7 @@ def run(args: argparse.Namespace) -> int:
     options: dict[str, Any] = dict(
         calibration_dir=args.calibration, quantize=args.quantize, io=args.io, eval_dir=args.eval,
         eval_images=args.eval_images, greyscale_calibration_ok=args.greyscale_calibration_ok,
+        weight_rounding=args.weight_rounding,
     )
     # Keras prints export details on stdout; stdout is for results only.
     with contextlib.redirect_stdout(sys.stderr):

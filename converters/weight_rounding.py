@@ -17,6 +17,7 @@ calibration images; layers are matched by op type and output tensor name.
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -152,7 +153,9 @@ def _input_statistics(model: bytes, f_file: ModelFile, ops: list[Operator],
     """
     from ai_edge_litert.interpreter import Interpreter
 
-    interpreter = Interpreter(model_content=model, experimental_preserve_all_tensors=True)
+    with warnings.catch_warnings():  # "intended for debugging purposes only": reading layer inputs is the point
+        warnings.filterwarnings("ignore", message=".*experimental_preserve_all_tensors")
+        interpreter = Interpreter(model_content=model, experimental_preserve_all_tensors=True)
     interpreter.allocate_tensors()
     index = interpreter.get_input_details()[0]["index"]
     sums: dict[int, list[Any]] = {op.index: [0.0, 0.0, 0] for op in ops}  # Σx, Σxxᵀ, count
@@ -206,8 +209,8 @@ def _round_layer(q_file: ModelFile, q_op: Operator, f_file: ModelFile, f_op: Ope
                  cov: np.ndarray) -> tuple[np.ndarray, np.ndarray | None, int, float]:
     """Return (new int8 weights, new int32 bias or None, weights moved, error ratio) of one layer."""
     qw_t = q_file.main.tensors[q_op.inputs[1]]
-    old = np.asarray(q_file.constant(qw_t), np.int8).reshape(qw_t.shape)
-    w = np.asarray(f_file.constant(f_file.main.tensors[f_op.inputs[1]]), np.float64).reshape(qw_t.shape)
+    old: np.ndarray = np.asarray(q_file.constant(qw_t), np.int8).reshape(qw_t.shape)
+    w: np.ndarray = np.asarray(f_file.constant(f_file.main.tensors[f_op.inputs[1]]), np.float64).reshape(qw_t.shape)
     scale = np.asarray(getattr(qw_t.quantization, "scale", ()), np.float64)  # per channel (see _refinable)
     depthwise = q_op.name == "DEPTHWISE_CONV_2D"
     # Rows are output channels, columns the kernel's inputs in the layout cov uses.

@@ -46,6 +46,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--resize", choices=("stretch", "center-crop", "letterbox"), default="stretch",
                    help="how frames are fitted to the input size (recorded in the model; default: stretch)")
     p.add_argument("--crop-fraction", type=float, default=1.0, help="with center-crop: short-side fraction kept")
+    p.add_argument("--pad-value", type=int, default=0, metavar="0..255",
+                   help="with letterbox: pixel value of the borders, as in training (default: 0)")
     p.add_argument("--color-order", choices=("rgb", "bgr"), default="rgb",
                    help="channel order the model was trained with (bgr: OpenCV-style; folded into the model)")
     p.add_argument("--no-fold", dest="fold", action="store_false",
@@ -94,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
     mean, std = (args.mean, args.std) if args.mean is not None else preset(args.preset or "raw")
     try:
         prep = Preprocessing.from_dict({"resize": args.resize.replace("-", "_"), "crop_fraction": args.crop_fraction,
-                                        "mean": mean, "std": std})
+                                        "mean": mean, "std": std, "pad_value": args.pad_value})
     except ValueError as exc:
         raise ConversionError(f"Invalid preprocessing: {exc}. (resize letterbox needs an edgeml runtime that "
                               "supports it.)") from exc

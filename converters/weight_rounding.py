@@ -178,10 +178,26 @@ def _input_statistics(model: bytes, f_file: ModelFile, ops: list[Operator],
         total, outer, n = sums[op.index]
         mean = total / n
         if op.name == "DEPTHWISE_CONV_2D":
-            out[op.index] = (mean, outer / n - np.einsum("ic,jc->cij", mean, mean))
+            cov = outer / n - np.einsum("ic,jc->cij", mean, mean)
         else:
-            out[op.index] = (mean, outer / n - np.outer(mean, mean))
+            cov = outer / n - np.outer(mean, mean)
+        out[op.index] = (mean, _shrink(cov, n))
     return out
+
+
+def _shrink(cov: np.ndarray, samples: int) -> np.ndarray:
+    """Return ``cov`` shrunk towards its diagonal by ``k / (k + samples)`` (k inputs).
+
+    A covariance from fewer samples than inputs (a dense layer sees one per image) is singular: rounding would
+    then cancel errors along directions the calibration images never span, which real images do. The diagonal
+    alone makes nearest rounding optimal, so shrinking moves the choice back towards it when data is scarce.
+    """
+    k = cov.shape[-1]
+    alpha = k / (k + samples)
+    diagonal = np.zeros_like(cov)
+    idx = np.arange(k)
+    diagonal[..., idx, idx] = cov[..., idx, idx]
+    return (1 - alpha) * cov + alpha * diagonal
 
 
 def _patches(act: np.ndarray, op: Operator, w_shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:

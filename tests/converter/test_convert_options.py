@@ -37,6 +37,18 @@ def test_optimised_rounding_picks_floor_or_ceil_and_never_does_worse_than_neares
     assert np.array_equal(per_row, q)
 
 
+def test_scarce_calibration_samples_shrink_the_covariance_towards_nearest_rounding():
+    from edgeml_converters.weight_rounding import _shrink, optimise_rounding
+
+    rng = np.random.default_rng(1)
+    a = rng.normal(size=(3, 40))  # 3 samples of 40 inputs: a singular covariance, as a dense layer would see
+    cov = a.T @ a / 3
+    assert np.allclose(_shrink(cov, 0), np.diag(np.diag(cov)))
+    assert np.allclose(_shrink(cov, 10**9), cov, atol=1e-6)
+    w = rng.uniform(-100, 100, size=(8, 40))
+    assert np.array_equal(optimise_rounding(w, _shrink(cov, 0)), np.round(w))  # diagonal: nearest is optimal
+
+
 def _scores(path, images):
     clf = Classifier(path)
     return np.stack([clf.scores(im) for im in images]).astype(np.float64)

@@ -17,6 +17,7 @@ calibration images; layers are matched by op type and output tensor name.
 from __future__ import annotations
 
 import logging
+import time
 import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -111,6 +112,7 @@ def refine(int8_model: bytes, float_model: bytes, inputs: Iterable[np.ndarray]) 
             skipped += 1
     if not pairs:
         return int8_model, RoundingStats(0, skipped, 0, 1.0)
+    start = time.perf_counter()
     stats = _input_statistics(float_model, f_file, [f for _, f in pairs], inputs)
     new_buffers: dict[int, np.ndarray] = {}
     changed, ratios = 0, []
@@ -123,8 +125,8 @@ def refine(int8_model: bytes, float_model: bytes, inputs: Iterable[np.ndarray]) 
         changed += moved
         ratios.append(ratio)
     result = RoundingStats(len(pairs), skipped, changed, float(np.mean(ratios)))
-    log.info("Calibrated rounding: %d layers, %d weights moved, output error x%.2f of nearest rounding",
-             result.layers, result.changed_weights, result.error_ratio)
+    log.info("Calibrated rounding: %d layers, %d weights moved, output error x%.2f of nearest rounding (%.1f s)",
+             result.layers, result.changed_weights, result.error_ratio, time.perf_counter() - start)
     return _replace_buffers(int8_model, new_buffers), result
 
 

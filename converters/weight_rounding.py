@@ -140,8 +140,8 @@ def _refinable(q_file: ModelFile, q_op: Operator, f_file: ModelFile, f_op: Opera
         return False
     if len(q.scale) != qw.shape[axis] or q.quantized_dimension != axis or any(q.zero_point):
         return False
-    if q_op.name == "DEPTHWISE_CONV_2D" and f_file.main.tensors[f_op.inputs[0]].shape[-1:] != qw.shape[3:]:
-        return False  # depth multiplier > 1: output channels are not input channels
+    if q_op.name != "FULLY_CONNECTED" and f_file.main.tensors[f_op.inputs[0]].shape[-1:] != qw.shape[3:]:
+        return False  # grouped conv, or depthwise with a multiplier > 1: kernel inputs are not the input channels
     inputs = int(np.prod(qw.shape)) // qw.shape[axis] if q_op.name != "DEPTHWISE_CONV_2D" else 1
     return inputs <= _MAX_INPUTS and q_file.constant(qw) is not None and f_file.constant(fw) is not None
 

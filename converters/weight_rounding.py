@@ -171,7 +171,8 @@ def _input_statistics(model: bytes, f_file: ModelFile, ops: list[Operator],
             s = sums[op.index]
             s[0] = s[0] + patches.sum(0)
             if op.name == "DEPTHWISE_CONV_2D":  # (n, k, c): one k×k covariance per channel
-                s[1] = s[1] + np.einsum("nic,njc->cij", patches, patches)
+                per_channel = np.ascontiguousarray(patches.transpose(2, 0, 1))  # (c, n, k): batched matmul (BLAS)
+                s[1] = s[1] + per_channel.transpose(0, 2, 1) @ per_channel
             else:
                 s[1] = s[1] + patches.T @ patches
             s[2] += len(patches)
@@ -235,9 +236,7 @@ def _round_layer(q_file: ModelFile, q_op: Operator, f_file: ModelFile, f_op: Ope
     rows = w.reshape(-1, w.shape[-1]).T if depthwise else w.reshape(w.shape[0], -1)
     steps = rows / scale[:, None]
     new = optimise_rounding(steps, cov)
-    spec = "ri,rij,rj->" if depthwise else "ri,ij,rj->"
-    before = np.einsum(spec, steps.round() - steps, cov, steps.round() - steps)
-    after = np.einsum(spec, new - steps, cov, new - steps)
+    before, after = _quadratic(np.clip(steps.round(), -127, 127) - steps, cov), _quadratic(new - steps, cov)
     q = (new.T.reshape(w.shape) if depthwise else new.reshape(w.shape)).astype(np.int8)
     moved = int(np.count_nonzero(q != old))
     bias = None
@@ -252,6 +251,13 @@ def _round_layer(q_file: ModelFile, q_op: Operator, f_file: ModelFile, f_op: Ope
             bias = np.clip(np.round(real / np.asarray(qb_t.quantization.scale, np.float64)),
                            -(2**31), 2**31 - 1).astype(np.int32)
     return q, bias, moved, float(after / before) if before > 0 else 1.0
+
+
+def _quadratic(d: np.ndarray, cov: np.ndarray) -> float:
+    """Return Σ_r d_r · cov_r · d_r for ``d`` (rows, k) and ``cov`` (k, k) or (rows, k, k)."""
+    if cov.ndim == 3:
+        return float(np.sum((d[:, None, :] @ cov)[:, 0, :] * d))
+    return float(np.sum((d @ cov) * d))
 
 
 def _replace_buffers(model: bytes, buffers: dict[int, np.ndarray]) -> bytes:

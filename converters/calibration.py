@@ -18,6 +18,7 @@ from edgeml import preprocess
 from edgeml.errors import ConversionError
 from edgeml.image import IMAGE_SUFFIXES, as_array, find_images
 from edgeml.preprocess import Preprocessing
+from edgeml.preprocess.quantize import per_channel
 
 __all__ = ["Sample", "is_greyscale", "load_samples", "normalize", "pick_images", "pixels_for", "representative_dataset"]
 
@@ -158,10 +159,19 @@ def pixels_for(sample: Sample, size_hwc: tuple[int, int, int], prep: Preprocessi
 
 
 def normalize(pixels: np.ndarray, prep: Preprocessing) -> np.ndarray:
-    """Return the model's float input for uint8 pixels: ``(pixels - mean) / std``, float32."""
+    """Return the model's float input for uint8 pixels: ``(pixels - mean) / std``, float32.
+
+    Raises:
+        ConversionError: ``prep.mean``/``prep.std`` have neither 1 nor C values (C: channels of ``pixels``).
+    """
     c = pixels.shape[-1]
-    mean = np.resize(np.asarray(prep.mean, np.float32), c)
-    std = np.resize(np.asarray(prep.std, np.float32), c)
+    try:
+        mean, std = per_channel(prep.mean, c).astype(np.float32), per_channel(prep.std, c).astype(np.float32)
+    except ValueError as exc:
+        raise ConversionError(
+            f"--mean/--std need 1 or {c} values for this {c}-channel model. Received: mean={list(prep.mean)}, "
+            f"std={list(prep.std)}. Pass one value for all channels or one per channel."
+        ) from exc
     return (pixels.astype(np.float32) - mean) / std
 
 

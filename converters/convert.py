@@ -34,10 +34,11 @@ from edgeml_converters.model_writer import WrittenModel, write_model
 
 log = logging.getLogger(__name__)
 
-__all__ = ["IO_TYPES", "PRESETS", "QUANTIZE_MODES", "ConversionResult", "convert", "preset"]
+__all__ = ["IO_TYPES", "PRESETS", "QUANTIZE_MODES", "WEIGHT_ROUNDING", "ConversionResult", "convert", "preset"]
 
 QUANTIZE_MODES = ("float32", "float16", "dynamic", "int8")
 IO_TYPES = ("uint8", "int8", "float32")
+WEIGHT_ROUNDING = ("calibrated", "nearest")
 # Normalisation presets in pixel units: the model's float input is (pixel - mean) / std.
 PRESETS: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {
     "raw": ((0.0,), (1.0,)),
@@ -116,6 +117,7 @@ def convert(
     eval_images: int | None = None,
     progress: bool = True,
     greyscale_calibration_ok: bool = False,
+    weight_rounding: str = "calibrated",
 ) -> ConversionResult:
     """Convert ``model`` and write ``<stem>_<mode>.tflite`` per mode (labels and metadata inside) to ``output_dir``.
 
@@ -138,6 +140,9 @@ def convert(
         progress: Show tqdm progress bars on stderr.
         greyscale_calibration_ok: Calibrate a colour model on greyscale images too (converted to RGB as the
             runtime does); only when it was trained on such images. By default they are refused.
+        weight_rounding: int8 weights: ``"calibrated"`` (default) rounds each weight up or down to minimise its
+            layer's output error on the calibration images, with bias correction (:mod:`.weight_rounding`);
+            ``"nearest"`` keeps TFLite's round-to-nearest.
 
     Raises:
         ConversionError, ModelCompatibilityError, ModelNotFoundError, LabelsError.
@@ -148,6 +153,9 @@ def convert(
         raise ConversionError(f"Unknown quantization mode(s) {bad or modes}. Choose from: {', '.join(QUANTIZE_MODES)}.")
     if io is not None and io not in IO_TYPES:
         raise ConversionError(f"Unknown --io {io!r}. Choose from: {', '.join(IO_TYPES)}.")
+    if weight_rounding not in WEIGHT_ROUNDING:
+        raise ConversionError(f"Unknown weight rounding {weight_rounding!r}. Choose from: "
+                              f"{', '.join(WEIGHT_ROUNDING)}.")
     if color_order not in ("rgb", "bgr"):
         raise ConversionError(f"color_order must be 'rgb' or 'bgr'. Received: {color_order!r}")
     if "int8" in modes and calibration_dir is None:
@@ -162,6 +170,7 @@ def convert(
         eval_set(eval_dir, label_names, eval_images)  # fail before converting, not after
     loaded = keras_io.load(model, input_size=input_size, custom_objects=custom_objects)
     size = loaded.input_shape
+    keras_io.fold_values(keras_io.Fold(preprocessing.mean, preprocessing.std), size[2])  # 1 or C values each
 
     samples: list[calibration.Sample] = []
     if calibration_dir is not None:
@@ -177,7 +186,7 @@ def convert(
     for mode in modes:
         written = write_model(loaded, mode, io if mode == "int8" else None, out_dir, calib=calib,
                               preprocessing=preprocessing, color_order=color_order, fold=folding,
-                              labels=label_names, progress=progress)
+                              labels=label_names, progress=progress, weight_rounding_mode=weight_rounding)
         result.models.append(written)
         result.files.append(written.path)
         result.notes.extend(written.notes)

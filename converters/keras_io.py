@@ -18,8 +18,9 @@ from typing import Any
 import numpy as np
 
 from edgeml.errors import ConversionError, ModelCompatibilityError, ModelNotFoundError
+from edgeml.preprocess.quantize import per_channel
 
-__all__ = ["Fold", "LoadedModel", "load", "load_custom_objects"]
+__all__ = ["Fold", "LoadedModel", "fold_values", "load", "load_custom_objects"]
 
 
 @dataclass(frozen=True)
@@ -183,6 +184,21 @@ def _from_keras(model: Any, name: str, input_size: tuple[int, int] | None, where
     return LoadedModel(make_converter, shape, predict, _activation_of(model), name)
 
 
+def fold_values(fold: Fold, channels: int) -> tuple[np.ndarray, np.ndarray]:
+    """Return ``fold``'s mean and std as float64 ``(channels,)`` each.
+
+    Raises:
+        ConversionError: ``mean`` or ``std`` has neither 1 nor ``channels`` values (e.g. 2 for an RGB model).
+    """
+    try:
+        return per_channel(fold.mean, channels), per_channel(fold.std, channels)
+    except ValueError as exc:
+        raise ConversionError(
+            f"--mean/--std need 1 or {channels} values for this {channels}-channel model. Received: "
+            f"mean={list(fold.mean)}, std={list(fold.std)}. Pass one value for all channels or one per channel."
+        ) from exc
+
+
 def fold_layer(fold: Fold, channels: int) -> Any:
     """Return a Keras layer computing ``(pixel - mean) / std`` (then RGB→BGR when asked) on raw pixels.
 
@@ -191,8 +207,7 @@ def fold_layer(fold: Fold, channels: int) -> Any:
     """
     from keras import initializers, layers
 
-    mean = np.resize(np.asarray(fold.mean, np.float64), channels)
-    std = np.resize(np.asarray(fold.std, np.float64), channels)
+    mean, std = fold_values(fold, channels)
     if fold.color_order == "bgr" and channels == 3:
         kernel = np.zeros((1, 1, 3, 3))
         for out in range(3):

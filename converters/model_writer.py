@@ -16,7 +16,7 @@ from edgeml._version import __version__
 from edgeml.errors import ConversionError, ModelCompatibilityError
 from edgeml.preprocess import Preprocessing
 from edgeml.tensors import TensorSpec
-from edgeml_converters import calibration, report_graph, tflite_metadata
+from edgeml_converters import calibration, keras_io, report_graph, tflite_metadata, weight_rounding
 from edgeml_converters.keras_io import Fold, LoadedModel
 
 log = logging.getLogger(__name__)
@@ -36,6 +36,7 @@ class WrittenModel:
             int8 bit flip); None for float inputs.
         content_sha256: Hash of the converter's flatbuffer (before metadata), recorded inside the model.
         agreement: Top-1 agreement with the float model on held-out images, when checked.
+        rounding: What calibrated weight rounding changed (int8 models with ``weight_rounding="calibrated"``).
     """
 
     path: Path
@@ -49,12 +50,17 @@ class WrittenModel:
     agreement: float | None = None
     checked_images: int = 0
     notes: list[str] = field(default_factory=list)
+    rounding: weight_rounding.RoundingStats | None = None
 
 
 def write_model(loaded: LoadedModel, mode: str, io: str | None, out_dir: Path, *, calib: Sequence[Any],
                 preprocessing: Preprocessing, color_order: str, fold: Fold | None,
-                labels: tuple[str, ...] | None, progress: bool) -> WrittenModel:
+                labels: tuple[str, ...] | None, progress: bool,
+                weight_rounding_mode: str = "calibrated") -> WrittenModel:
     """Convert ``loaded`` in ``mode`` and write ``out_dir/<name>_<mode>.tflite``.
+
+    ``weight_rounding_mode`` (int8 only): ``"calibrated"`` re-rounds the int8 weights to minimise each layer's
+    output error on the calibration images (:mod:`.weight_rounding`); ``"nearest"`` keeps the converter's.
 
     Raises:
         ConversionError: The converter fails, or an int8 model keeps float ops (named in the message).
@@ -65,12 +71,16 @@ def write_model(loaded: LoadedModel, mode: str, io: str | None, out_dir: Path, *
 
     tf = import_tensorflow()
     size = loaded.input_shape
-    # What the converted graph itself expects: raw RGB pixels when the preprocessing is folded in.
-    model_prep = Preprocessing.from_dict({**preprocessing.to_dict(), "mean": [0.0], "std": [1.0]}) if fold \
+    io = io or ("uint8" if mode == "int8" else "float32")
+    # An integer input folds a uniform (p - mean) / std with an integer mean into its own quantization
+    # (scale 1/std, zero point mean): exact, and no normalisation ops whose int8 outputs would round the pixels.
+    in_quantization = mode == "int8" and io != "float32" and fold is not None and folds_into_quantization(fold, size[2])
+    graph_fold = None if in_quantization else fold
+    # What the converted graph itself expects: raw RGB pixels when the preprocessing is folded into the graph.
+    model_prep = Preprocessing.from_dict({**preprocessing.to_dict(), "mean": [0.0], "std": [1.0]}) if graph_fold \
         else preprocessing
     model_order = "rgb" if fold else color_order
-    io = io or ("uint8" if mode == "int8" else "float32")
-    converter = loaded.make_converter(fold)
+    converter = loaded.make_converter(graph_fold)
     if mode in ("float16", "dynamic", "int8"):
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
     if mode == "float16":
@@ -85,6 +95,9 @@ def write_model(loaded: LoadedModel, mode: str, io: str | None, out_dir: Path, *
         flatbuffer = converter.convert()
     except Exception as exc:  # the converter raises ConverterError/ValueError/RuntimeError for unsupported graphs
         raise explain_failure(loaded.name, mode, exc) from exc
+    rounding = None
+    if mode == "int8" and weight_rounding_mode == "calibrated":
+        flatbuffer, rounding = _calibrated_rounding(loaded, graph_fold, flatbuffer, calib, model_prep, model_order)
 
     graph = report_graph.summarize(flatbuffer)
     if mode == "int8":
@@ -98,6 +111,9 @@ def write_model(loaded: LoadedModel, mode: str, io: str | None, out_dir: Path, *
     digest = hashlib.sha256(flatbuffer).hexdigest()
     info = _info(loaded, mode, io, model_prep, model_order, preprocessing, color_order, fold, len(calib), digest,
                  graph, tf)
+    info["fold"] = "input_quantization" if in_quantization else "graph" if fold is not None else None
+    if mode == "int8":
+        info["weight_rounding"] = {"mode": weight_rounding_mode, **(rounding.to_dict() if rounding else {})}
     std_meta = tflite_metadata.build_metadata(tflite_metadata.ImageClassifierMetadata(
         name=loaded.name, description=f"Image classifier ({mode}, {io} I/O) converted by edgeml {__version__}.",
         version=digest[:16], width=size[1], height=size[0], channels=size[2], mean=model_prep.mean,
@@ -108,7 +124,36 @@ def write_model(loaded: LoadedModel, mode: str, io: str | None, out_dir: Path, *
         files[metadata.LABELS_FILE] = ("\n".join(labels) + "\n").encode("utf-8")
     path = out_dir / f"{loaded.name}_{mode}.tflite"
     path.write_bytes(metadata.embed(tflite_metadata.add_metadata(flatbuffer, std_meta), files))
-    return _verify(path, mode, io, size, model_prep, labels, digest, graph)
+    written = _verify(path, mode, io, size, model_prep, labels, digest, graph)
+    written.rounding = rounding
+    return written
+
+
+def folds_into_quantization(fold: Fold, channels: int) -> bool:
+    """Return True when ``fold`` is one ``(p - mean) / std`` for every channel, ``mean`` an integer 0..255, RGB.
+
+    Raises:
+        ConversionError: ``fold.mean`` or ``fold.std`` has neither 1 nor ``channels`` values.
+    """
+    mean, std = keras_io.fold_values(fold, channels)
+    return (fold.color_order == "rgb" or channels == 1) and bool(
+        np.all(mean == mean[0]) and np.all(std == std[0]) and std[0] > 0 and float(mean[0]).is_integer()
+        and 0 <= mean[0] <= 255)
+
+
+# Calibration images whose layer inputs set the rounding: the covariances settle well before this.
+_ROUNDING_IMAGES = 100
+
+
+def _calibrated_rounding(loaded: LoadedModel, fold: Fold | None, flatbuffer: bytes, calib: Sequence[Any],
+                         model_prep: Preprocessing, model_order: str
+                         ) -> tuple[bytes, weight_rounding.RoundingStats]:
+    """Re-round ``flatbuffer``'s int8 weights with layer inputs from the float conversion of the same graph."""
+    reference = loaded.make_converter(fold).convert()
+    step = max(1, len(calib) // _ROUNDING_IMAGES)
+    inputs = (x[0] for x in calibration.representative_dataset(calib[::step], loaded.input_shape, model_prep,
+                                                                 False, model_order))
+    return weight_rounding.refine(flatbuffer, reference, inputs)
 
 
 def _info(loaded: LoadedModel, mode: str, io: str, model_prep: Preprocessing, model_order: str,

@@ -1,30 +1,16 @@
-"""What a converted .tflite contains, read from its flatbuffer on the host: ops, tensor dtypes, float leftovers.
-
-Uses TensorFlow's generated model-schema classes (``tensorflow/lite/python/schema_py_generated.py``); the device
-runtime never imports this module.
-"""
+"""What a converted .tflite contains: ops, tensor dtypes, float leftovers (read with :mod:`edgeml.modelfile`)."""
 
 from __future__ import annotations
 
 import collections
-import importlib
 from dataclasses import dataclass, field
-from functools import cache
-from types import ModuleType
 
-__all__ = ["GraphSummary", "float_ops", "schema", "summarize"]
+from edgeml.modelfile import parse_model
+
+__all__ = ["GraphSummary", "float_ops", "summarize"]
 
 # Ops that only move data between float and integer domains; a float tensor into these is expected at the I/O edge.
 _CONVERSION_OPS = {"QUANTIZE", "DEQUANTIZE"}
-
-
-@cache
-def schema() -> ModuleType:
-    """Return TensorFlow's generated TFLite model-schema module (host only)."""
-    from edgeml_converters.tf import import_tensorflow
-
-    import_tensorflow("reading .tflite graphs")
-    return importlib.import_module("tensorflow.lite.python.schema_py_generated")
 
 
 @dataclass(frozen=True)
@@ -47,32 +33,22 @@ class GraphSummary:
 
 
 def summarize(model: bytes) -> GraphSummary:
-    """Return the :class:`GraphSummary` of a .tflite flatbuffer (an appended zip is ignored)."""
-    fb = schema()
-    m = fb.ModelT.InitFromPackedBuf(bytearray(model), 0)
-    op_names = {v: k for k, v in vars(fb.BuiltinOperator).items() if not k.startswith("_")}
-    type_names = {v: k for k, v in vars(fb.TensorType).items() if not k.startswith("_")}
-    sg = m.subgraphs[0]
-    per_op: list[tuple[str, tuple[str, ...]]] = []
-    for op in sg.operators:
-        code = m.operatorCodes[op.opcodeIndex]
-        builtin = max(code.builtinCode, code.deprecatedBuiltinCode)
-        name = op_names.get(builtin, str(builtin))
-        if name == "CUSTOM":
-            name = f"CUSTOM:{_str(code.customCode)}"
-        inputs = tuple(type_names.get(sg.tensors[i].type, "?") for i in (op.inputs if op.inputs is not None else ())
-                       if i >= 0)
-        per_op.append((name, inputs))
-    q = sg.tensors[sg.inputs[0]].quantization
-    quant = (float(q.scale[0]), int(q.zeroPoint[0])) if q is not None and q.scale is not None and len(q.scale) else None
-    tensors = collections.Counter(type_names.get(t.type, "?") for t in sg.tensors)
+    """Return the :class:`GraphSummary` of a .tflite flatbuffer (an appended zip is ignored).
+
+    Type names are the schema's (``"INT8"``, ``"FLOAT32"``); custom ops are ``"CUSTOM:<code>"``.
+    """
+    sg = parse_model(model).main
+    per_op = [(f"CUSTOM:{op.custom_code or ''}" if op.is_custom else op.name,
+               tuple(sg.tensors[i].dtype.upper() for i in op.inputs if i >= 0)) for op in sg.operators]
+    first_in, first_out = sg.tensors[sg.inputs[0]], sg.tensors[sg.outputs[0]]
+    q = first_in.quantization
     return GraphSummary(
         ops=dict(sorted(collections.Counter(name for name, _ in per_op).items())),
-        tensor_dtypes=dict(sorted(tensors.items())),
+        tensor_dtypes=dict(sorted(collections.Counter(t.dtype.upper() for t in sg.tensors).items())),
         op_input_dtypes=per_op,
-        input_dtype=type_names.get(sg.tensors[sg.inputs[0]].type, "?"),
-        output_dtype=type_names.get(sg.tensors[sg.outputs[0]].type, "?"),
-        input_quantization=quant,
+        input_dtype=first_in.dtype.upper(),
+        output_dtype=first_out.dtype.upper(),
+        input_quantization=(float(q.scale[0]), int(q.zero_point[0])) if q is not None and q.scale else None,
     )
 
 
@@ -85,6 +61,3 @@ def float_ops(summary: GraphSummary) -> list[str]:
     return sorted({name for name, inputs in summary.op_input_dtypes
                    if name not in _CONVERSION_OPS and any(t in ("FLOAT32", "FLOAT16") for t in inputs)})
 
-
-def _str(value: bytes | str | None) -> str:
-    return value.decode("utf-8") if isinstance(value, bytes) else (value or "")

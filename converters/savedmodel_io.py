@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from edgeml.errors import ModelCompatibilityError
-from edgeml_converters.keras_io import Fold, LoadedModel, static_shape
+from edgeml_converters.keras_io import Fold, LoadedModel, fold_values, static_shape
 
 __all__ = ["load_saved_model"]
 
@@ -39,11 +39,9 @@ def load_saved_model(p: Path, input_size: tuple[int, int] | None = None) -> Load
     def make_converter(fold: Fold | None = None) -> Any:
         def serve(x: Any) -> Any:
             if fold is not None:
-                c = shape[2]
-                mean = np.resize(np.asarray(fold.mean, np.float32), c)
-                std = np.resize(np.asarray(fold.std, np.float32), c)
-                x = (x - mean) / std
-                if fold.color_order == "bgr" and c == 3:
+                mean, std = fold_values(fold, shape[2])
+                x = (x - mean.astype(np.float32)) / std.astype(np.float32)
+                if fold.color_order == "bgr" and shape[2] == 3:
                     x = tf.reverse(x, axis=[-1])
             return call(x)
 

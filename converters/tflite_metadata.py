@@ -14,15 +14,18 @@ TensorFlow; the associated files themselves travel in the zip :func:`edgeml.meta
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
+from types import ModuleType
 from typing import Any
 
 import numpy as np
 
 from edgeml.metadata import TFLITE_METADATA
 
-__all__ = ["MIN_PARSER_VERSION", "ImageClassifierMetadata", "add_metadata", "build_metadata"]
+__all__ = ["MIN_PARSER_VERSION", "ImageClassifierMetadata", "add_metadata", "build_metadata", "schema"]
 
 # The fields written here all exist since metadata schema 1.0.0 (tflite-support's metadata_version.cc).
 MIN_PARSER_VERSION = "1.0.0"
@@ -126,6 +129,18 @@ def build_metadata(meta: ImageClassifierMetadata) -> bytes:
     return bytes(b.Output())
 
 
+@cache
+def schema() -> ModuleType:
+    """Return TensorFlow's generated TFLite model-schema module, to *write* flatbuffers (host only).
+
+    Reading needs no TensorFlow: use :mod:`edgeml.modelfile`.
+    """
+    from edgeml_converters.tf import import_tensorflow
+
+    import_tensorflow("writing .tflite flatbuffers")
+    return importlib.import_module("tensorflow.lite.python.schema_py_generated")
+
+
 def add_metadata(model: bytes, metadata: bytes) -> bytes:
     """Return ``model`` (a .tflite flatbuffer, no appended zip) with ``metadata`` as its ``TFLITE_METADATA``.
 
@@ -133,8 +148,6 @@ def add_metadata(model: bytes, metadata: bytes) -> bytes:
     ``CONVERSION_METADATA``) is kept. Deterministic: the same inputs give the same bytes.
     """
     import flatbuffers
-
-    from edgeml_converters.report_graph import schema
 
     fb = schema()
     m = fb.ModelT.InitFromPackedBuf(bytearray(model), 0)

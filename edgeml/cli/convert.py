@@ -34,6 +34,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--greyscale-calibration-ok", action="store_true", help="calibrate a colour model on greyscale "
                    "images too (made RGB as the runtime does): only for a model trained on such images")
     p.add_argument("--max-calibration-images", type=int, default=300, metavar="N", help="default: 300")
+    p.add_argument("--weight-rounding", choices=("calibrated", "nearest"), default="calibrated",
+                   help="int8 weights: calibrated (default) rounds each weight up or down to minimise its layer's "
+                   "output error on the calibration images; nearest keeps TFLite's rounding")
     p.add_argument("--labels", metavar="FILE", help="class names, one per line, embedded in the model")
     norm = p.add_mutually_exclusive_group()
     norm.add_argument("--preset", choices=PRESET_NAMES, help="training normalisation: imagenet (torchvision "
@@ -43,6 +46,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--resize", choices=("stretch", "center-crop", "letterbox"), default="stretch",
                    help="how frames are fitted to the input size (recorded in the model; default: stretch)")
     p.add_argument("--crop-fraction", type=float, default=1.0, help="with center-crop: short-side fraction kept")
+    p.add_argument("--pad-value", type=int, default=0, metavar="0..255",
+                   help="with letterbox: pixel value of the borders, as in training (default: 0)")
     p.add_argument("--color-order", choices=("rgb", "bgr"), default="rgb",
                    help="channel order the model was trained with (bgr: OpenCV-style; folded into the model)")
     p.add_argument("--no-fold", dest="fold", action="store_false",
@@ -91,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
     mean, std = (args.mean, args.std) if args.mean is not None else preset(args.preset or "raw")
     try:
         prep = Preprocessing.from_dict({"resize": args.resize.replace("-", "_"), "crop_fraction": args.crop_fraction,
-                                        "mean": mean, "std": std})
+                                        "mean": mean, "std": std, "pad_value": args.pad_value})
     except ValueError as exc:
         raise ConversionError(f"Invalid preprocessing: {exc}. (resize letterbox needs an edgeml runtime that "
                               "supports it.)") from exc
@@ -100,6 +105,7 @@ def run(args: argparse.Namespace) -> int:
     options: dict[str, Any] = dict(
         calibration_dir=args.calibration, quantize=args.quantize, io=args.io, eval_dir=args.eval,
         eval_images=args.eval_images, greyscale_calibration_ok=args.greyscale_calibration_ok,
+        weight_rounding=args.weight_rounding,
     )
     # Keras prints export details on stdout; stdout is for results only.
     with contextlib.redirect_stdout(sys.stderr):

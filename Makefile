@@ -60,7 +60,7 @@ test-arm64:
 # (each pipeline then also pays for the caches the others evicted).
 # `make bench BENCH_MODEL=other.tflite BENCH_ARGS="--frame 1280x720 --threads 4"` to measure something else.
 BENCH_MODEL ?= $(BUILD)/models/efficientnet_lite0/efficientnet_lite0_int8.tflite
-BENCH_ARGS  ?= --frame 640x480 --threads 2 --iterations 300
+BENCH_ARGS  ?= --frame 640x480 --threads 2 --iterations 1000 --rounds 10
 bench: venv $(BENCH_MODEL)
 	@mkdir -p $(BUILD)/bench
 	$(PY) -m edgeml bench $(BENCH_MODEL) $(BENCH_ARGS) --save $(BUILD)/bench/results.jsonl > $(BUILD)/bench/opencv.txt

@@ -4,8 +4,8 @@ Both backends compute bilinear interpolation with half-pixel centres and no anti
 ``INTER_LINEAR``, TensorFlow's ``tf.image.resize(method="bilinear")`` and the Keras ``Resizing`` layer, i.e. the
 resize models are trained with. Pillow's ``Image.resize`` is *not* that (it antialiases when shrinking) and its
 exact equivalent, an affine ``Image.transform``, runs a float filter per pixel (≈1 ms for 420² → 224² RGB here).
-Without OpenCV, edgeml therefore resamples with numpy in two separable fixed-point passes (8-bit weights, rounded
-like OpenCV's), about twice as fast as that transform.
+Without OpenCV, edgeml therefore resamples with numpy in two separable fixed-point passes (8-bit weights, one
+rounding like OpenCV's), about twice as fast as that transform.
 
 The backend is chosen once, lazily, on first use: OpenCV if ``import cv2`` works and the environment variable
 ``EDGEML_NO_OPENCV`` is not set (to 1/true/yes), else numpy. :func:`set_backend` overrides it.
@@ -91,8 +91,9 @@ def _taps(n_in: int, n_out: int, channels: int) -> tuple[np.ndarray, np.ndarray,
 def numpy_resize(pixels: np.ndarray, size_hw: tuple[int, int], out: np.ndarray | None = None) -> np.ndarray:
     """Resample uint8 ``(H, W)`` or ``(H, W, C)`` pixels to ``size_hw``: half-pixel bilinear, no antialiasing.
 
-    Two separable passes in uint16 fixed point (rows, then columns), each rounding to 8 bits; the result is
-    within 1 of OpenCV's ``INTER_LINEAR``. ``out`` may be a view into a larger array (e.g. a tensor region).
+    Two separable passes in fixed point with 8-bit weights (rows in 16 bits, then columns in 32), rounded once at
+    the end; the result is within 1 of OpenCV's ``INTER_LINEAR``. ``out`` may be a view into a larger array (e.g.
+    a tensor region).
     """
     height, width = pixels.shape[:2]
     channels = 1 if pixels.ndim == 2 else pixels.shape[2]
@@ -104,20 +105,16 @@ def numpy_resize(pixels: np.ndarray, size_hw: tuple[int, int], out: np.ndarray |
         top, bottom = rows[y_lo].reshape(h, -1), rows[y_hi].reshape(h, -1)
     else:
         top, bottom = rows[y_lo], rows[y_hi]
-    v = np.multiply(top, wy_lo[:, None], dtype=np.uint16)  # at most 255 * 256: fits, as do the sums below
+    v = np.multiply(top, wy_lo[:, None], dtype=np.uint16)  # at most 255 * 256: fits in 16 bits
     v += bottom * wy_hi[:, None]
-    v += 128
-    v >>= 8
-    result = np.take(v, x_lo, axis=1)  # np.take beats fancy indexing on the column axis by ~20%
-    result *= wx_lo
-    right = np.take(v, x_hi, axis=1)
-    right *= wx_hi
-    result += right
-    result += 128
+    # Columns in 32 bits, so that the result is rounded once (rounding the rows to 8 bits first costs ±1 more).
+    result = np.multiply(np.take(v, x_lo, axis=1), wx_lo, dtype=np.uint32)  # np.take beats fancy indexing here
+    result += np.multiply(np.take(v, x_hi, axis=1), wx_hi, dtype=np.uint32)
+    result += 1 << 15
     shape = (h, w) if pixels.ndim == 2 else (h, w, channels)
     if out is None:
         out = np.empty(shape, np.uint8)
-    np.right_shift(result.reshape(out.shape), 8, out=out, casting="unsafe")
+    np.right_shift(result.reshape(out.shape), 16, out=out, casting="unsafe")
     return out
 
 

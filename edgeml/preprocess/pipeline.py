@@ -91,7 +91,8 @@ def plan_input(frame: Frame, shape: tuple[int, ...], prep: Preprocessing, quanti
     if cv2 is not None:
         resize, linear = cv2.resize, cv2.INTER_LINEAR
     else:  # numpy, called the way cv2.resize is
-        def resize(src: np.ndarray, size: tuple[int, int], dst: np.ndarray, interpolation: int) -> np.ndarray:
+        def resize(src: np.ndarray, size: tuple[int, int], dst: np.ndarray | None = None,
+                   interpolation: int = 0) -> np.ndarray:
             return numpy_resize(src, (size[1], size[0]), dst)
 
         linear = 0

@@ -107,18 +107,17 @@ class InputQuantizer:
             out: Where to write (may be a view into the interpreter's input tensor).
             cv2: The cv2 module for its LUT, or None for numpy.
         """
-        table = self.table
         if self.kind == "copy":
             out[...] = pixels
         elif self.kind == "xor":
             np.bitwise_xor(pixels, np.uint8(0x80), out=out.view(np.uint8))
         elif cv2 is not None and self.table.shape[0] in (1, 3, 4):
-            lut = np.ascontiguousarray(table.T.reshape(256, 1, -1))
+            lut = np.ascontiguousarray(self.table.T.reshape(256, 1, -1))
             result = cv2.LUT(pixels, lut)
             out[...] = result.reshape(out.shape)
         else:
             for c in range(out.shape[-1]):
-                np.take(table[c], pixels[..., c], out=out[..., c], mode="clip")
+                np.take(self.table[c], pixels[..., c], out=out[..., c], mode="clip")
         return out
 
     def pad(self, value: int) -> np.ndarray:

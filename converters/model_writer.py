@@ -21,7 +21,27 @@ from edgeml_converters.keras_io import Fold, LoadedModel
 
 log = logging.getLogger(__name__)
 
-__all__ = ["WrittenModel", "write_model"]
+__all__ = ["WeightsOnly", "WrittenModel", "write_model"]
+
+
+@dataclass(frozen=True)
+class WeightsOnly:
+    """The float graph carrying an int8 model's weights and biases (:func:`.weight_rounding.weights_only`).
+
+    Its disagreement with float is what the int8 weights cost; the rest of the int8 model's is activation
+    quantization. ``prep`` and ``color_order`` describe the graph's float input.
+    """
+
+    model: bytes
+    prep: Preprocessing
+    color_order: str
+    layers: int
+    left_float: int
+
+    def inputs(self, pixels: np.ndarray) -> np.ndarray:
+        """Return the graph's float32 ``(1, H, W, C)`` input for uint8 RGB ``pixels`` ``(H, W, C)``."""
+        px = pixels[..., ::-1] if self.color_order == "bgr" and pixels.shape[-1] == 3 else pixels
+        return calibration.normalize(px, self.prep)[None]
 
 
 @dataclass
@@ -37,6 +57,7 @@ class WrittenModel:
         content_sha256: Hash of the converter's flatbuffer (before metadata), recorded inside the model.
         agreement: Top-1 agreement with the float model on held-out images, when checked.
         rounding: What calibrated weight rounding changed (int8 models with ``weight_rounding="calibrated"``).
+        weights_only: For int8 models, the float graph with these int8 weights, to split the report's error.
     """
 
     path: Path
@@ -51,6 +72,7 @@ class WrittenModel:
     checked_images: int = 0
     notes: list[str] = field(default_factory=list)
     rounding: weight_rounding.RoundingStats | None = None
+    weights_only: WeightsOnly | None = None
 
 
 def write_model(loaded: LoadedModel, mode: str, io: str | None, out_dir: Path, *, calib: Sequence[Any],
@@ -95,9 +117,14 @@ def write_model(loaded: LoadedModel, mode: str, io: str | None, out_dir: Path, *
         flatbuffer = converter.convert()
     except Exception as exc:  # the converter raises ConverterError/ValueError/RuntimeError for unsupported graphs
         raise explain_failure(loaded.name, mode, exc) from exc
-    rounding = None
-    if mode == "int8" and weight_rounding_mode == "calibrated":
-        flatbuffer, rounding = _calibrated_rounding(loaded, graph_fold, flatbuffer, calib, model_prep, model_order)
+    rounding: weight_rounding.RoundingStats | None = None
+    twin: WeightsOnly | None = None
+    if mode == "int8":
+        reference = loaded.make_converter(graph_fold).convert()  # the same graph in float32
+        if weight_rounding_mode == "calibrated":
+            flatbuffer, rounding = _calibrated_rounding(loaded, reference, flatbuffer, calib, model_prep, model_order)
+        twin_model, layers, left_float = weight_rounding.weights_only(flatbuffer, reference)
+        twin = WeightsOnly(twin_model, model_prep, model_order, layers, left_float)
 
     graph = report_graph.summarize(flatbuffer)
     if mode == "int8":
@@ -125,7 +152,7 @@ def write_model(loaded: LoadedModel, mode: str, io: str | None, out_dir: Path, *
     path = out_dir / f"{loaded.name}_{mode}.tflite"
     path.write_bytes(metadata.embed(tflite_metadata.add_metadata(flatbuffer, std_meta), files))
     written = _verify(path, mode, io, size, model_prep, labels, digest, graph)
-    written.rounding = rounding
+    written.rounding, written.weights_only = rounding, twin
     return written
 
 
@@ -145,11 +172,10 @@ def folds_into_quantization(fold: Fold, channels: int) -> bool:
 _ROUNDING_IMAGES = 100
 
 
-def _calibrated_rounding(loaded: LoadedModel, fold: Fold | None, flatbuffer: bytes, calib: Sequence[Any],
+def _calibrated_rounding(loaded: LoadedModel, reference: bytes, flatbuffer: bytes, calib: Sequence[Any],
                          model_prep: Preprocessing, model_order: str
                          ) -> tuple[bytes, weight_rounding.RoundingStats]:
-    """Re-round ``flatbuffer``'s int8 weights with layer inputs from the float conversion of the same graph."""
-    reference = loaded.make_converter(fold).convert()
+    """Re-round ``flatbuffer``'s int8 weights with layer inputs from ``reference``, the same graph in float32."""
     step = max(1, len(calib) // _ROUNDING_IMAGES)
     inputs = (x[0] for x in calibration.representative_dataset(calib[::step], loaded.input_shape, model_prep,
                                                                  False, model_order))

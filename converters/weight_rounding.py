@@ -29,7 +29,7 @@ from edgeml.modelfile import ModelFile, Operator, parse_model
 
 log = logging.getLogger(__name__)
 
-__all__ = ["RoundingStats", "optimise_rounding", "refine"]
+__all__ = ["RoundingStats", "optimise_rounding", "refine", "weights_only"]
 
 _LAYERS = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")
 _MAX_INPUTS = 2048  # kernel inputs (kh·kw·cin) beyond which a layer keeps nearest rounding (covariance too big)
@@ -98,18 +98,11 @@ def refine(int8_model: bytes, float_model: bytes, inputs: Iterable[np.ndarray]) 
         inputs: Float32 ``(1, H, W, C)`` inputs of ``float_model``, e.g. the calibration samples.
     """
     q_file, f_file = parse_model(int8_model), parse_model(float_model)
-    f_ops = {(op.name, f_file.main.tensors[op.outputs[0]].name): op for op in f_file.main.operators
-             if op.name in _LAYERS and op.outputs}
-    pairs: list[tuple[Operator, Operator]] = []
-    skipped = 0
-    for op in q_file.main.operators:
-        if op.name not in _LAYERS:
-            continue
-        match = f_ops.get((op.name, q_file.main.tensors[op.outputs[0]].name))
-        if match is not None and _refinable(q_file, op, f_file, match):
-            pairs.append((op, match))
-        else:
-            skipped += 1
+    matched = _matched_layers(q_file, f_file)
+    shared = _shared_buffers(q_file)
+    pairs = [(q, f) for q, f in matched if f is not None and _refinable(q_file, q, f_file, f)
+             and not shared & {q_file.main.tensors[i].buffer for i in q.inputs[1:3] if i >= 0}]
+    skipped = len(matched) - len(pairs)
     if not pairs:
         return int8_model, RoundingStats(0, skipped, 0, 1.0)
     start = time.perf_counter()
@@ -127,7 +120,58 @@ def refine(int8_model: bytes, float_model: bytes, inputs: Iterable[np.ndarray]) 
     result = RoundingStats(len(pairs), skipped, changed, float(np.mean(ratios)))
     log.info("Calibrated rounding: %d layers, %d weights moved, output error x%.2f of nearest rounding (%.1f s)",
              result.layers, result.changed_weights, result.error_ratio, time.perf_counter() - start)
-    return _replace_buffers(int8_model, new_buffers), result
+    return _replace_buffers(int8_model, q_file, new_buffers), result
+
+
+def weights_only(int8_model: bytes, float_model: bytes) -> tuple[bytes, int, int]:
+    """Return the float graph carrying ``int8_model``'s weights and biases (dequantized), to split its error.
+
+    Run on the same images as the int8 model, it shows how much of the int8 model's disagreement with float comes
+    from its weights alone (activations stay float); the rest is activation quantization.
+
+    Returns:
+        ``(float32 flatbuffer, layers substituted, weight layers left float)``; a layer is left float when it has no
+        match in ``float_model``, its weights are not int8 of the same shape, or its buffer is shared.
+    """
+    q_file, f_file = parse_model(int8_model), parse_model(float_model)
+    buffers: dict[int, np.ndarray] = {}
+    done = left = 0
+    shared = _shared_buffers(f_file)
+    for q_op, f_op in _matched_layers(q_file, f_file):
+        qw = q_file.main.tensors[q_op.inputs[1]]
+        fw = None if f_op is None else f_file.main.tensors[f_op.inputs[1]]
+        values = q_file.constant(qw)
+        if fw is None or qw.dtype != "int8" or qw.shape != fw.shape or qw.quantization is None or values is None \
+                or fw.buffer in shared:
+            left += 1
+            continue
+        buffers[fw.buffer] = _dequantize(np.asarray(values).reshape(qw.shape), qw.quantization)
+        done += 1
+        if len(q_op.inputs) > 2 and q_op.inputs[2] >= 0 and f_op is not None and len(f_op.inputs) > 2 \
+                and f_op.inputs[2] >= 0:
+            qb, fb = q_file.main.tensors[q_op.inputs[2]], f_file.main.tensors[f_op.inputs[2]]
+            bias = q_file.constant(qb)
+            if qb.quantization is not None and bias is not None and qb.shape == fb.shape and fb.buffer not in shared:
+                buffers[fb.buffer] = _dequantize(np.asarray(bias).reshape(qb.shape), qb.quantization)
+    return _replace_buffers(float_model, f_file, buffers), done, left
+
+
+def _matched_layers(q_file: ModelFile, f_file: ModelFile) -> list[tuple[Operator, Operator | None]]:
+    """Pair each weight layer of the int8 model with the float model's (same op, same output tensor name)."""
+    f_ops = {(op.name, f_file.main.tensors[op.outputs[0]].name): op for op in f_file.main.operators
+             if op.name in _LAYERS and op.outputs}
+    return [(op, f_ops.get((op.name, q_file.main.tensors[op.outputs[0]].name)))
+            for op in q_file.main.operators if op.name in _LAYERS and op.outputs and len(op.inputs) > 1]
+
+
+def _dequantize(values: np.ndarray, q: Any) -> np.ndarray:
+    """Return float32 ``scale * (values - zero_point)`` along ``q.quantized_dimension`` (or per tensor)."""
+    scale, zero = np.asarray(q.scale, np.float64), np.asarray(q.zero_point or [0], np.float64)
+    if scale.size > 1:
+        shape = [1] * values.ndim
+        shape[q.quantized_dimension] = -1
+        scale, zero = scale.reshape(shape), zero.reshape(shape) if zero.size > 1 else zero
+    return ((values.astype(np.float64) - zero) * scale).astype(np.float32)
 
 
 def _refinable(q_file: ModelFile, q_op: Operator, f_file: ModelFile, f_op: Operator) -> bool:
@@ -260,16 +304,27 @@ def _quadratic(d: np.ndarray, cov: np.ndarray) -> float:
     return float(np.sum((d @ cov) * d))
 
 
-def _replace_buffers(model: bytes, buffers: dict[int, np.ndarray]) -> bytes:
-    """Return ``model`` with the data of buffers ``{index: array}`` replaced (same sizes, little-endian)."""
-    import flatbuffers
+def _replace_buffers(model: bytes, file: ModelFile, buffers: dict[int, np.ndarray]) -> bytes:
+    """Return ``model`` with the data of buffers ``{index: array}`` overwritten where it lies (same byte sizes).
 
-    from edgeml_converters.tflite_metadata import schema
-
-    fb = schema()
-    m = fb.ModelT.InitFromPackedBuf(bytearray(model), 0)
+    Nothing else moves, so this is instant even for large models (re-packing the flatbuffer took seconds).
+    """
+    out = bytearray(model)
     for index, values in buffers.items():
-        m.buffers[index].data = np.frombuffer(values.astype(values.dtype.newbyteorder("<")).tobytes(), np.uint8)
-    b = flatbuffers.Builder(len(model) + 1024)
-    b.Finish(m.Pack(b), file_identifier=b"TFL3")
-    return bytes(b.Output())
+        start, n = file.buffer_span(index)
+        data = np.ascontiguousarray(values, values.dtype.newbyteorder("<")).tobytes()
+        if not start or len(data) != n:
+            raise ValueError(f"Buffer {index} holds {n} bytes inline; the replacement has {len(data)}.")
+        out[start:start + n] = data
+    return bytes(out)
+
+
+def _shared_buffers(file: ModelFile) -> set[int]:
+    """Buffers that more than one tensor reads (the converter merges identical constants): never rewritten."""
+    seen: set[int] = set()
+    shared: set[int] = set()
+    for graph in file.subgraphs:
+        for t in graph.tensors:
+            if t.is_constant:
+                (shared if t.buffer in seen else seen).add(t.buffer)
+    return shared

@@ -148,6 +148,10 @@ class ModelFile:
     def main(self) -> Subgraph:
         return self.subgraphs[0]
 
+    def buffer_span(self, index: int) -> tuple[int, int]:
+        """Return ``(byte offset, byte length)`` of buffer ``index``'s inline data in the file; ``(0, 0)`` if none."""
+        return self._spans[index] if 0 <= index < len(self._spans) else (0, 0)
+
     def constant(self, tensor: Tensor) -> np.ndarray | None:
         """Return a constant tensor's values (a read-only view, ``tensor.shape``), or None if not constant.
 

@@ -49,10 +49,37 @@ def test_report_shows_int8_kept_the_accuracy(all_modes):
     assert int8["exact_input"] is True and int8["input"]["scale"] == 1.0 and int8["input"]["zero_point"] == 0
     assert int8["ops"]["CONV_2D"] == 2 and "SIN" not in int8["ops"]
     assert np.sum(int8["confusion_matrix"]) == 1000 and len(int8["per_class_accuracy"]) == 10
+    # The split of the disagreement: the float graph with the int8 weights agrees at least as well here.
+    assert int8["weights_only_layers"]["left_float"] == 0 and int8["weights_only_layers"]["int8"] >= 3
+    assert int8["agreement_weights_only"] >= 0.99
+    assert all("agreement_weights_only" not in e for e in models if e["quantize"] != "int8")
     md = (all_modes.report_path.parent / "report.md").read_text()
-    assert "fashion_cnn_int8.tflite" in md and "Per-class" in md
+    assert "fashion_cnn_int8.tflite" in md and "Per-class" in md and "Where int8 disagrees with float" in md
     for plot in ("confusion_matrix.png", "per_class_accuracy.png"):
         assert (all_modes.report_path.parent / plot).read_bytes()[:4] == b"\x89PNG"
+
+
+def test_weights_only_graph_carries_the_int8_weights(all_modes):
+    """The report's weights-only model: the float graph, every weight layer on its int8 model's grid."""
+    from edgeml.modelfile import parse_model
+
+    by_mode = {m.mode: m for m in all_modes.models}
+    twin, int8 = by_mode["int8"].weights_only, parse_model(by_mode["int8"].path.read_bytes())
+    assert twin is not None and by_mode["float32"].weights_only is None
+    f32, model = parse_model(by_mode["float32"].path.read_bytes()), parse_model(twin.model)
+    scales = {t.name: t.quantization for t in int8.main.tensors if t.dtype == "int8" and t.is_constant}
+    checked = 0
+    for op, ref in zip(model.main.operators, f32.main.operators, strict=True):
+        if op.name not in ("CONV_2D", "FULLY_CONNECTED"):
+            continue
+        w, t = model.constant(model.main.tensors[op.inputs[1]]), model.main.tensors[op.inputs[1]]
+        q = next(q for name, q in scales.items() if name == t.name)
+        steps = w.reshape(w.shape[0], -1) / np.asarray(q.scale)[:, None]
+        assert w.dtype == np.float32 and np.allclose(steps, np.round(steps), atol=1e-3), op.name
+        original = f32.constant(f32.main.tensors[ref.inputs[1]]).reshape(w.shape[0], -1) / np.asarray(q.scale)[:, None]
+        assert 0 < np.abs(steps - original).max() <= 1.0 + 1e-3  # floor or ceil of the float weight, not the float
+        checked += 1
+    assert checked >= 3
 
 
 def test_standard_metadata_is_inside_every_model(all_modes):

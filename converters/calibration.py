@@ -8,8 +8,9 @@ from __future__ import annotations
 import glob
 import os
 import random
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -156,6 +157,20 @@ def pixels_for(sample: Sample, size_hwc: tuple[int, int, int], prep: Preprocessi
     pixels = as_array(source, "L" if c == 1 else "RGB")
     out = preprocess.resize(pixels, (h, w), prep).reshape(h, w, c)
     return out[..., ::-1] if color_order == "bgr" and c == 3 else out
+
+
+def runtime_top1(clf: Any, pixels: Iterable[np.ndarray]) -> np.ndarray:
+    """Return the top-1 class of each already-resized image (``pixels_for`` output) through ``clf``'s model.
+
+    The pixels go in as the input tensor: ``clf.scores`` would resize them again and, with center-crop, crop a
+    second time, scoring the converted model on other images than the float model saw.
+
+    Args:
+        clf: An :class:`edgeml.Classifier`.
+        pixels: uint8 ``(H, W, C)`` images at the model's input size.
+    """
+    return np.array([int(np.argmax(clf.invoke(preprocess.to_input_tensor(px, clf.input, clf.preprocessing))))
+                     for px in pixels], dtype=np.int64)
 
 
 def normalize(pixels: np.ndarray, prep: Preprocessing) -> np.ndarray:

@@ -24,7 +24,6 @@ from typing import Any
 
 import numpy as np
 
-from edgeml import preprocess
 from edgeml.errors import ConversionError
 from edgeml.labels import read_labels
 from edgeml.preprocess import Preprocessing
@@ -228,11 +227,7 @@ def _agreement(written: WrittenModel, loaded: Any, samples: list[calibration.Sam
     pixels = np.stack([calibration.pixels_for(s, loaded.input_shape, prep) for s in samples])
     model_in = pixels[..., ::-1] if color_order == "bgr" and pixels.shape[-1] == 3 else pixels
     float_top = np.argmax(loaded.predict(calibration.normalize(model_in, prep)), axis=-1)
-    # The pixels are already resized: feed them as the input tensor (clf.scores would resize, and with
-    # center_crop crop a second time, comparing the int8 model on different images).
-    tops = [int(np.argmax(clf.invoke(preprocess.to_input_tensor(px, clf.input, clf.preprocessing))))
-            for px in pixels]
-    return float(np.mean(float_top == np.array(tops))), len(samples)
+    return float(np.mean(float_top == calibration.runtime_top1(clf, pixels))), len(samples)
 
 
 _SELECT_OPS = re.compile(r"TF Select ops: ([^\n]+)")

@@ -106,7 +106,7 @@ def write_report(models: Sequence[WrittenModel], loaded: LoadedModel, eval_dir: 
             from edgeml._optional import require
 
             iterator = require("tqdm").tqdm(pixels, desc=f"eval {m.mode}", unit="img", leave=False)
-        top = np.array([int(np.argmax(clf.scores(px[..., 0] if px.shape[-1] == 1 else px))) for px in iterator])
+        top = calibration.runtime_top1(clf, iterator)
         entry = _entry(m.path.name, m, top, float_top, truth, len(names))
         entry["latency_ms"] = _latency(clf, pixels[0])
         if m.weights_only is not None:

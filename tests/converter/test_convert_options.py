@@ -116,3 +116,19 @@ def test_letterbox_and_pad_value_are_recorded_and_used_by_the_runtime(fashion, t
     tensor = clf.preprocess(wide)[0, :, :, 0]
     assert np.all(tensor[:7] == 114) and np.all(tensor[21:] == 114)
     assert np.allclose(tensor[8:20], 200)
+
+
+def test_report_scores_center_cropped_models_on_the_images_the_float_model_saw(fashion, tmp_path):
+    """The report feeds its already-cropped pixels as the input tensor; resizing them again through the runtime
+    would crop a second time (crop fraction < 1) and compare the int8 model on other images."""
+    from edgeml_converters.convert import convert
+
+    prep = Preprocessing(resize="center_crop", crop_fraction=0.75)
+    result = convert(fashion.model, tmp_path, calibration_dir=fashion.calibration_dir, labels=fashion.labels,
+                     quantize=["int8"], preprocessing=prep, eval_dir=fashion.test_dir, eval_images=300,
+                     progress=False)
+    int8 = json.loads(result.report_path.read_text())["models"][1]
+    assert Classifier(result.models[0].path).preprocessing.crop_fraction == 0.75
+    # Cropping 75% twice shows the model a 56%-crop instead: agreement then falls far below this.
+    assert int8["agreement_with_float"] >= 0.97 and result.models[0].agreement >= 0.97
+    assert int8["agreement_weights_only"] >= 0.97

@@ -96,6 +96,10 @@ class ConversionResult:
     def checked_images(self) -> int:
         return self.models[0].checked_images
 
+    @property
+    def checked_held_out(self) -> bool:
+        return self.models[0].checked_held_out
+
 
 def convert(
     model: Any,
@@ -176,8 +180,11 @@ def convert(
         samples = calibration.load_samples(calibration_dir, max_calibration_images + check_images, size[2],
                                            greyscale_ok=greyscale_calibration_ok)
     calib, check = samples[:max_calibration_images], samples[max_calibration_images:]
-    if len(check) < check_images // 2 and len(calib) > 2 * check_images:
-        check = calib[-check_images:]  # a small folder: check on calibration images rather than not at all
+    held_out = len(check) >= check_images // 2
+    if not held_out:
+        # Too few images left to hold out: check on calibration images (in-sample, so optimistic, and said so)
+        # rather than on a handful or not at all.
+        check = calib[-check_images:]
     folding = keras_io.Fold(preprocessing.mean, preprocessing.std, color_order) if fold else None
     out_dir = Path(output_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -192,8 +199,10 @@ def convert(
         if mode != "float32" and check:
             written.agreement, written.checked_images = _agreement(written, loaded, check, preprocessing,
                                                                    color_order)
-            log.info("%s top-1 agrees with the float model on %.1f%% of %d held-out images", mode,
-                     100 * written.agreement, written.checked_images)
+            written.checked_held_out = held_out
+            log.info("%s top-1 agrees with the float model on %.1f%% of %d %s", mode, 100 * written.agreement,
+                     written.checked_images, "held-out images" if held_out else
+                     "calibration images (too few images to hold some out)")
             if written.agreement < 0.9:
                 note = (f"{mode} agrees with float on only {written.agreement:.0%} of {written.checked_images} "
                         "images: check --mean/--std (or --preset) match the model's training preprocessing and "

@@ -36,8 +36,8 @@ def build_model(build: Path) -> Path:
           f"{result.input.dtype_name}{list(result.input.shape)} scale={result.input.scale:g} "
           f"zero_point={result.input.zero_point}", file=out)
     if result.agreement is not None:
-        print(f"   int8 top-1 agrees with the float model on {result.agreement:.0%} of "
-              f"{result.checked_images} held-out photos", file=out)
+        print(f"   int8 top-1 agrees with the float model on {result.agreement:.0%} of {result.checked_images} "
+              f"{'held-out' if result.checked_held_out else 'calibration'} photos", file=out)
     return result.model_path
 
 

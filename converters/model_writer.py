@@ -55,7 +55,8 @@ class WrittenModel:
         exact_input: For integer inputs, whether the runtime can copy pixel bytes in unchanged (or with the
             int8 bit flip); None for float inputs.
         content_sha256: Hash of the converter's flatbuffer (before metadata), recorded inside the model.
-        agreement: Top-1 agreement with the float model on held-out images, when checked.
+        agreement: Top-1 agreement with the float model on ``checked_images`` images, when checked: held-out
+            images when ``checked_held_out``, else calibration images (a folder too small to hold some out).
         rounding: What calibrated weight rounding changed (int8 models with ``weight_rounding="calibrated"``).
         weights_only: For int8 models, the float graph with these int8 weights, to split the report's error.
     """
@@ -70,6 +71,7 @@ class WrittenModel:
     graph: report_graph.GraphSummary
     agreement: float | None = None
     checked_images: int = 0
+    checked_held_out: bool = False
     notes: list[str] = field(default_factory=list)
     rounding: weight_rounding.RoundingStats | None = None
     weights_only: WeightsOnly | None = None

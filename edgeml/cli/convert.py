@@ -125,6 +125,7 @@ def run(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps({"path": str(m.path), "quantize": m.mode, "io": m.io, "bytes": m.path.stat().st_size,
                               "input": m.input.to_dict(), "exact_input": m.exact_input, "agreement": m.agreement,
+                              "checked_images": m.checked_images, "checked_held_out": m.checked_held_out,
                               "content_sha256": m.content_sha256}))
         else:
             print(m.path)

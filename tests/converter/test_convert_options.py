@@ -132,3 +132,25 @@ def test_report_scores_center_cropped_models_on_the_images_the_float_model_saw(f
     # Cropping 75% twice shows the model a 56%-crop instead: agreement then falls far below this.
     assert int8["agreement_with_float"] >= 0.97 and result.models[0].agreement >= 0.97
     assert int8["agreement_weights_only"] >= 0.97
+
+
+def test_a_folder_too_small_to_hold_images_out_is_still_checked_and_says_so(fashion, tmp_path):
+    """40 calibration images: all calibrate, and the agreement check runs on them (in-sample), flagged as such;
+    before, nothing was checked and nothing said so (e.g. the 69 offline photos of the pretrained demo)."""
+    import shutil
+
+    from edgeml.image import find_images
+    from edgeml_converters.convert import convert
+
+    small = tmp_path / "small"
+    for path in sorted(find_images(fashion.calibration_dir))[::10][:40]:
+        target = small / path.relative_to(fashion.calibration_dir)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, target)
+    result = convert(fashion.model, tmp_path / "out", calibration_dir=small, labels=fashion.labels,
+                     quantize=["int8"], progress=False)
+    assert result.checked_images == 40 and result.checked_held_out is False
+    assert result.agreement is not None and result.agreement >= 0.9
+    big = convert(fashion.model, tmp_path / "big", calibration_dir=fashion.calibration_dir, labels=fashion.labels,
+                  quantize=["dynamic"], progress=False)
+    assert big.checked_held_out is True and big.checked_images == 100  # 400 images: 300 calibrate, 100 held out

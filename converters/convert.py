@@ -192,7 +192,8 @@ def convert(
     for mode in modes:
         written = write_model(loaded, mode, io if mode == "int8" else None, out_dir, calib=calib,
                               preprocessing=preprocessing, color_order=color_order, fold=folding,
-                              labels=label_names, progress=progress, weight_rounding_mode=weight_rounding)
+                              labels=label_names, progress=progress, weight_rounding_mode=weight_rounding,
+                              split_error=eval_dir is not None)
         result.models.append(written)
         result.files.append(written.path)
         result.notes.extend(written.notes)

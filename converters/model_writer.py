@@ -58,7 +58,7 @@ class WrittenModel:
         agreement: Top-1 agreement with the float model on ``checked_images`` images, when checked: held-out
             images when ``checked_held_out``, else calibration images (a folder too small to hold some out).
         rounding: What calibrated weight rounding changed (int8 models with ``weight_rounding="calibrated"``).
-        weights_only: For int8 models, the float graph with these int8 weights, to split the report's error.
+        weights_only: For int8 models written with ``split_error``, the float graph with these int8 weights.
     """
 
     path: Path
@@ -80,11 +80,12 @@ class WrittenModel:
 def write_model(loaded: LoadedModel, mode: str, io: str | None, out_dir: Path, *, calib: Sequence[Any],
                 preprocessing: Preprocessing, color_order: str, fold: Fold | None,
                 labels: tuple[str, ...] | None, progress: bool,
-                weight_rounding_mode: str = "calibrated") -> WrittenModel:
+                weight_rounding_mode: str = "calibrated", split_error: bool = False) -> WrittenModel:
     """Convert ``loaded`` in ``mode`` and write ``out_dir/<name>_<mode>.tflite``.
 
     ``weight_rounding_mode`` (int8 only): ``"calibrated"`` re-rounds the int8 weights to minimise each layer's
     output error on the calibration images (:mod:`.weight_rounding`); ``"nearest"`` keeps the converter's.
+    ``split_error`` (int8 only): also build :attr:`WrittenModel.weights_only`, for the report.
 
     Raises:
         ConversionError: The converter fails, or an int8 model keeps float ops (named in the message).
@@ -121,12 +122,13 @@ def write_model(loaded: LoadedModel, mode: str, io: str | None, out_dir: Path, *
         raise explain_failure(loaded.name, mode, exc) from exc
     rounding: weight_rounding.RoundingStats | None = None
     twin: WeightsOnly | None = None
-    if mode == "int8":
+    if mode == "int8" and (weight_rounding_mode == "calibrated" or split_error):
         reference = loaded.make_converter(graph_fold).convert()  # the same graph in float32
         if weight_rounding_mode == "calibrated":
             flatbuffer, rounding = _calibrated_rounding(loaded, reference, flatbuffer, calib, model_prep, model_order)
-        twin_model, layers, left_float = weight_rounding.weights_only(flatbuffer, reference)
-        twin = WeightsOnly(twin_model, model_prep, model_order, layers, left_float)
+        if split_error:
+            twin_model, layers, left_float = weight_rounding.weights_only(flatbuffer, reference)
+            twin = WeightsOnly(twin_model, model_prep, model_order, layers, left_float)
 
     graph = report_graph.summarize(flatbuffer)
     if mode == "int8":

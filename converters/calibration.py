@@ -156,7 +156,12 @@ def pixels_for(sample: Sample, size_hwc: tuple[int, int, int], prep: Preprocessi
     source = sample[..., 0] if isinstance(sample, np.ndarray) and sample.shape[-1] == 1 else sample
     pixels = as_array(source, "L" if c == 1 else "RGB")
     out = preprocess.resize(pixels, (h, w), prep).reshape(h, w, c)
-    return out[..., ::-1] if color_order == "bgr" and c == 3 else out
+    return in_color_order(out, color_order)
+
+
+def in_color_order(pixels: np.ndarray, color_order: str) -> np.ndarray:
+    """Return RGB ``pixels`` ``(..., C)`` in the model's channel order: reversed (a view) for 3-channel ``"bgr"``."""
+    return pixels[..., ::-1] if color_order == "bgr" and pixels.shape[-1] == 3 else pixels
 
 
 def runtime_top1(clf: Any, pixels: Iterable[np.ndarray]) -> np.ndarray:

@@ -235,7 +235,7 @@ def _agreement(written: WrittenModel, loaded: Any, samples: list[calibration.Sam
 
     clf = Classifier(written.path)
     pixels = np.stack([calibration.pixels_for(s, loaded.input_shape, prep) for s in samples])
-    model_in = pixels[..., ::-1] if color_order == "bgr" and pixels.shape[-1] == 3 else pixels
+    model_in = calibration.in_color_order(pixels, color_order)
     float_top = np.argmax(loaded.predict(calibration.normalize(model_in, prep)), axis=-1)
     return float(np.mean(float_top == calibration.runtime_top1(clf, pixels))), len(samples)
 

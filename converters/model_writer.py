@@ -40,8 +40,7 @@ class WeightsOnly:
 
     def inputs(self, pixels: np.ndarray) -> np.ndarray:
         """Return the graph's float32 ``(1, H, W, C)`` input for uint8 RGB ``pixels`` ``(H, W, C)``."""
-        px = pixels[..., ::-1] if self.color_order == "bgr" and pixels.shape[-1] == 3 else pixels
-        return calibration.normalize(px, self.prep)[None]
+        return calibration.normalize(calibration.in_color_order(pixels, self.color_order), self.prep)[None]
 
 
 @dataclass

@@ -93,7 +93,7 @@ def write_report(models: Sequence[WrittenModel], loaded: LoadedModel, eval_dir: 
     paths, truth, names = eval_set(eval_dir, labels, limit)
     log.info("Evaluating on %d images from %s", len(paths), eval_dir)
     pixels = np.stack([calibration.pixels_for(p, loaded.input_shape, preprocessing) for p in paths])
-    model_in = pixels[..., ::-1] if color_order == "bgr" and pixels.shape[-1] == 3 else pixels
+    model_in = calibration.in_color_order(pixels, color_order)
     float_top = np.argmax(loaded.predict(calibration.normalize(model_in, preprocessing)), axis=-1)
     if len(names) != int(np.max(float_top)) + 1 and labels is None and int(np.max(float_top)) >= len(names):
         raise LabelsError(f"The model predicts class {int(np.max(float_top))} but {eval_dir!r} has only "

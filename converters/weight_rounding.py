@@ -138,17 +138,18 @@ def weights_only(int8_model: bytes, float_model: bytes) -> tuple[bytes, int, int
     done = left = 0
     shared = _shared_buffers(f_file)
     for q_op, f_op in _matched_layers(q_file, f_file):
-        qw = q_file.main.tensors[q_op.inputs[1]]
-        fw = None if f_op is None else f_file.main.tensors[f_op.inputs[1]]
+        if f_op is None:
+            left += 1
+            continue
+        qw, fw = q_file.main.tensors[q_op.inputs[1]], f_file.main.tensors[f_op.inputs[1]]
         values = q_file.constant(qw)
-        if fw is None or qw.dtype != "int8" or qw.shape != fw.shape or qw.quantization is None or values is None \
+        if qw.dtype != "int8" or qw.shape != fw.shape or qw.quantization is None or values is None \
                 or fw.buffer in shared:
             left += 1
             continue
         buffers[fw.buffer] = _dequantize(np.asarray(values).reshape(qw.shape), qw.quantization)
         done += 1
-        if len(q_op.inputs) > 2 and q_op.inputs[2] >= 0 and f_op is not None and len(f_op.inputs) > 2 \
-                and f_op.inputs[2] >= 0:
+        if _has_bias(q_op) and _has_bias(f_op):
             qb, fb = q_file.main.tensors[q_op.inputs[2]], f_file.main.tensors[f_op.inputs[2]]
             bias = q_file.constant(qb)
             if qb.quantization is not None and bias is not None and qb.shape == fb.shape and fb.buffer not in shared:
@@ -162,6 +163,11 @@ def _matched_layers(q_file: ModelFile, f_file: ModelFile) -> list[tuple[Operator
              if op.name in _LAYERS and op.outputs}
     return [(op, f_ops.get((op.name, q_file.main.tensors[op.outputs[0]].name)))
             for op in q_file.main.operators if op.name in _LAYERS and op.outputs and len(op.inputs) > 1]
+
+
+def _has_bias(op: Operator) -> bool:
+    """True when a CONV_2D/DEPTHWISE_CONV_2D/FULLY_CONNECTED op has its optional bias input."""
+    return len(op.inputs) > 2 and op.inputs[2] >= 0
 
 
 def _dequantize(values: np.ndarray, q: Any) -> np.ndarray:
@@ -284,7 +290,7 @@ def _round_layer(q_file: ModelFile, q_op: Operator, f_file: ModelFile, f_op: Ope
     q = (new.T.reshape(w.shape) if depthwise else new.reshape(w.shape)).astype(np.int8)
     moved = int(np.count_nonzero(q != old))
     bias = None
-    if len(q_op.inputs) > 2 and q_op.inputs[2] >= 0 and len(f_op.inputs) > 2 and f_op.inputs[2] >= 0:
+    if _has_bias(q_op) and _has_bias(f_op):
         qb_t, fb_t = q_file.main.tensors[q_op.inputs[2]], f_file.main.tensors[f_op.inputs[2]]
         fb = f_file.constant(fb_t)
         if qb_t.dtype == "int32" and qb_t.quantization is not None and fb is not None:

@@ -20,8 +20,10 @@ demo: venv system-deps
 	$(PY) -m edgeml_converters.demo --build $(BUILD)/demo
 
 # Transfer learning vs the seed's from-scratch dense model on 500 Fashion-MNIST images (figures, not a test).
+# TRANSFER_ARGS="--per-class 500 --fine-tune --epochs 12" trains the 5,000-image model the README quotes (~10 min).
+TRANSFER_ARGS ?=
 transfer: venv system-deps
-	$(PY) -m edgeml_converters.experiments.transfer_vs_scratch --build $(BUILD)/experiments/transfer
+	$(PY) -m edgeml_converters.experiments.transfer_vs_scratch --build $(BUILD)/experiments/transfer $(TRANSFER_ARGS)
 
 test: venv system-deps
 	$(PY) -m pytest

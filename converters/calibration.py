@@ -164,8 +164,8 @@ def in_color_order(pixels: np.ndarray, color_order: str) -> np.ndarray:
     return pixels[..., ::-1] if color_order == "bgr" and pixels.shape[-1] == 3 else pixels
 
 
-def runtime_top1(clf: Any, pixels: Iterable[np.ndarray]) -> np.ndarray:
-    """Return the top-1 class of each already-resized image (``pixels_for`` output) through ``clf``'s model.
+def runtime_outputs(clf: Any, pixels: Iterable[np.ndarray]) -> np.ndarray:
+    """Return the raw output ``(N, classes)`` of each already-resized image (``pixels_for`` output) through ``clf``.
 
     The pixels go in as the input tensor: ``clf.scores`` would resize them again and, with center-crop, crop a
     second time, scoring the converted model on other images than the float model saw.
@@ -174,8 +174,13 @@ def runtime_top1(clf: Any, pixels: Iterable[np.ndarray]) -> np.ndarray:
         clf: An :class:`edgeml.Classifier`.
         pixels: uint8 ``(H, W, C)`` images at the model's input size.
     """
-    return np.array([int(np.argmax(clf.invoke(preprocess.to_input_tensor(px, clf.input, clf.preprocessing))))
-                     for px in pixels], dtype=np.int64)
+    return np.stack([clf.invoke(preprocess.to_input_tensor(px, clf.input, clf.preprocessing)).reshape(-1)
+                     for px in pixels])
+
+
+def runtime_top1(clf: Any, pixels: Iterable[np.ndarray]) -> np.ndarray:
+    """Return the top-1 class of each already-resized image through ``clf``'s model (see :func:`runtime_outputs`)."""
+    return np.argmax(runtime_outputs(clf, pixels), axis=-1).astype(np.int64)
 
 
 def normalize(pixels: np.ndarray, prep: Preprocessing) -> np.ndarray:

@@ -106,8 +106,10 @@ def write_report(models: Sequence[WrittenModel], loaded: LoadedModel, eval_dir: 
             from edgeml._optional import require
 
             iterator = require("tqdm").tqdm(pixels, desc=f"eval {m.mode}", unit="img", leave=False)
-        top = calibration.runtime_top1(clf, iterator)
+        outputs = calibration.runtime_outputs(clf, iterator)
+        top = np.argmax(outputs, axis=-1)
         entry = _entry(m.path.name, m, top, float_top, truth, len(names))
+        entry["disagreements_tied"] = tied_disagreements(outputs, float_top)
         entry["latency_ms"] = _latency(clf, pixels[0])
         if m.weights_only is not None:
             entry["agreement_weights_only"] = float(np.mean(_float_graph_top(m.weights_only, pixels) == float_top))
@@ -149,6 +151,21 @@ def _entry(name: str, m: WrittenModel | None, top: np.ndarray, float_top: np.nda
             "ops": m.graph.ops, "tensor_dtypes": m.graph.tensor_dtypes, "content_sha256": m.content_sha256,
         })
     return entry
+
+
+def tied_disagreements(outputs: np.ndarray, float_top: np.ndarray) -> int:
+    """Count images where the model's top-1 differs from float's only because of a tie in its output.
+
+    The model scores the float top-1 class exactly as high as the class it reports (argmax takes the lower
+    index): at a quantized output's resolution (1/256 for a uint8 softmax) the two classes are indistinguishable.
+
+    Args:
+        outputs: Raw output tensors ``(N, classes)``, as the runtime reads them.
+        float_top: The float model's top-1 class of each image.
+    """
+    top = np.argmax(outputs, axis=-1)
+    tied = outputs[np.arange(len(outputs)), float_top] == outputs.max(axis=-1)
+    return int(np.count_nonzero(tied & (top != float_top)))
 
 
 def _float_graph_top(twin: WeightsOnly, pixels: np.ndarray) -> np.ndarray:
@@ -197,11 +214,14 @@ def render_markdown(report: dict[str, Any], plots: Sequence[str]) -> str:
     if split:
         lines += ["", "## Where int8 disagrees with float", "",
                   "The float graph run with the int8 model's weights and biases (activations float) shows what the "
-                  "weights cost; the rest of the disagreement is activation quantization.", "",
-                  "| model | disagreement | from weights | from activations |", "|---|---|---|---|"]
+                  "weights cost; the rest of the disagreement is activation quantization. Output ties: images the "
+                  "int8 model scores float's top-1 exactly as high as the class it reports (its output's "
+                  "resolution cannot tell them apart; the lower class index wins).", "",
+                  "| model | disagreement | from weights | from activations | output ties |", "|---|---|---|---|---|"]
         for e in split:
             total, weights = 1 - e["agreement_with_float"], 1 - e["agreement_weights_only"]
-            lines.append(f"| {e['name']} | {total:.2%} | {weights:.2%} | {total - weights:+.2%} |")
+            tied = e.get("disagreements_tied", 0) / report["images"]
+            lines.append(f"| {e['name']} | {total:.2%} | {weights:.2%} | {total - weights:+.2%} | {tied:.2%} |")
     lines += ["", "## Per-class top-1 accuracy", "",
               "| class | " + " | ".join(e["name"] for e in report["models"]) + " |",
               "|---|" + "---|" * len(report["models"])]

@@ -53,8 +53,10 @@ def test_report_shows_int8_kept_the_accuracy(all_modes):
     assert int8["weights_only_layers"]["left_float"] == 0 and int8["weights_only_layers"]["int8"] >= 3
     assert int8["agreement_weights_only"] >= 0.99
     assert all("agreement_weights_only" not in e for e in models if e["quantize"] != "int8")
+    assert 0 <= int8["disagreements_tied"] <= round((1 - int8["agreement_with_float"]) * 1000)
     md = (all_modes.report_path.parent / "report.md").read_text()
     assert "fashion_cnn_int8.tflite" in md and "Per-class" in md and "Where int8 disagrees with float" in md
+    assert "output ties" in md
     for plot in ("confusion_matrix.png", "per_class_accuracy.png"):
         assert (all_modes.report_path.parent / plot).read_bytes()[:4] == b"\x89PNG"
 

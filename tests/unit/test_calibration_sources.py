@@ -8,7 +8,7 @@ from PIL import Image
 
 from edgeml.errors import ConversionError, LabelsError
 from edgeml_converters import calibration
-from edgeml_converters.report import eval_set
+from edgeml_converters.report import eval_set, tied_disagreements
 
 
 @pytest.fixture()
@@ -84,3 +84,14 @@ def test_eval_folder_with_unknown_class_names_is_refused(tmp_path, photos):
     Image.fromarray(photos["chelsea"]).save(tmp_path / "cats" / "a.png")
     with pytest.raises(LabelsError, match=r"match no label: \['cats'\]; labels are \['dog', 'bird'\]"):
         eval_set(tmp_path, ["dog", "bird"])
+
+
+def test_output_ties_are_told_apart_from_real_disagreements():
+    # uint8 softmax outputs: a tie at the top goes to the lower index, which is only "wrong" by the output's step.
+    outputs = np.array([[10, 200, 200, 5],    # float says 2; 1 and 2 tie, argmax reports 1: a tied disagreement
+                        [10, 200, 199, 5],    # float says 2; the model really prefers 1
+                        [250, 3, 3, 3],       # agrees
+                        [100, 100, 0, 0]],    # tie, but float's class is the one reported: agrees
+                       dtype=np.uint8)
+    assert tied_disagreements(outputs, np.array([2, 2, 0, 0])) == 1
+    assert tied_disagreements(outputs, np.argmax(outputs, axis=-1)) == 0

@@ -220,7 +220,7 @@ def render_markdown(report: dict[str, Any], plots: Sequence[str]) -> str:
                   "| model | disagreement | from weights | from activations | output ties |", "|---|---|---|---|---|"]
         for e in split:
             total, weights = 1 - e["agreement_with_float"], 1 - e["agreement_weights_only"]
-            tied = e.get("disagreements_tied", 0) / report["images"]
+            tied = e["disagreements_tied"] / report["images"]
             lines.append(f"| {e['name']} | {total:.2%} | {weights:.2%} | {total - weights:+.2%} | {tied:.2%} |")
     lines += ["", "## Per-class top-1 accuracy", "",
               "| class | " + " | ".join(e["name"] for e in report["models"]) + " |",

@@ -17,13 +17,13 @@ STREAM_MODEL ?= $(BUILD)/models/efficientnet_lite0/efficientnet_lite0_int8.tflit
         bench-stream
 
 demo: venv system-deps
-	$(PY) -m edgeml_converters.demo --build $(BUILD)/demo
+	$(PY) examples/demo.py --build $(BUILD)/demo
 
 # Transfer learning vs the seed's from-scratch dense model on 500 Fashion-MNIST images (figures, not a test).
 # TRANSFER_ARGS="--per-class 500 --fine-tune --epochs 12" trains the 5,000-image model the README quotes (~10 min).
 TRANSFER_ARGS ?=
 transfer: venv system-deps
-	$(PY) -m edgeml_converters.experiments.transfer_vs_scratch --build $(BUILD)/experiments/transfer $(TRANSFER_ARGS)
+	$(PY) examples/transfer_vs_scratch.py --build $(BUILD)/experiments/transfer $(TRANSFER_ARGS)
 
 test: venv system-deps
 	$(PY) -m pytest
@@ -79,13 +79,13 @@ $(BUILD)/models/efficientnet_lite0/efficientnet_lite0_int8.tflite:
 
 # Streaming throughput vs bare invoke (synthetic, a 320x240 MJPG video, vtest.avi), CPU split, RSS over 20k frames.
 bench-stream: venv system-deps $(STREAM_MODEL)
-	$(PY) -m edgeml.stream_bench --model $(STREAM_MODEL) --build $(BUILD)/bench
+	$(PY) benchmarks/stream.py --model $(STREAM_MODEL) --build $(BUILD)/bench
 
 lint: venv
-	$(PY) -m ruff check edgeml converters tests 
+	$(PY) -m ruff check edgeml converters tests benchmarks examples
 
 typecheck: venv
-	$(PY) -m mypy edgeml converters
+	$(PY) -m mypy edgeml converters benchmarks examples
 
 check: lint typecheck test
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -28,8 +27,9 @@ from edgeml.errors import ConversionError
 from edgeml.labels import read_labels
 from edgeml.preprocess import Preprocessing
 from edgeml.tensors import TensorSpec
-from edgeml_converters import calibration, keras_io
-from edgeml_converters.model_writer import WrittenModel, write_model
+from edgeml_converters import loading
+from edgeml_converters.quantize import calibration
+from edgeml_converters.quantize.writer import WrittenModel, write_model
 
 log = logging.getLogger(__name__)
 
@@ -168,12 +168,12 @@ def convert(
         )
     label_names = read_labels(labels) if labels is not None else None
     if eval_dir is not None:
-        from edgeml_converters.report import eval_set
+        from edgeml_converters.report.accuracy import eval_set
 
         eval_set(eval_dir, label_names, eval_images)  # fail before converting, not after
-    loaded = keras_io.load(model, input_size=input_size, custom_objects=custom_objects)
+    loaded = loading.load(model, input_size=input_size, custom_objects=custom_objects)
     size = loaded.input_shape
-    keras_io.fold_values(keras_io.Fold(preprocessing.mean, preprocessing.std), size[2])  # 1 or C values each
+    loading.fold_values(loading.Fold(preprocessing.mean, preprocessing.std), size[2])  # 1 or C values each
 
     samples: list[calibration.Sample] = []
     if calibration_dir is not None:
@@ -185,7 +185,7 @@ def convert(
         # Too few images left to hold out: check on calibration images (in-sample, so optimistic, and said so)
         # rather than on a handful or not at all.
         check = calib[-check_images:]
-    folding = keras_io.Fold(preprocessing.mean, preprocessing.std, color_order) if fold else None
+    folding = loading.Fold(preprocessing.mean, preprocessing.std, color_order) if fold else None
     out_dir = Path(output_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     result = ConversionResult(models=[])
@@ -219,7 +219,7 @@ def convert(
             result.labels_path.write_text("\n".join(label_names or ()) + "\n", encoding="utf-8")
         result.files.append(result.labels_path)
     if eval_dir is not None:
-        from edgeml_converters.report import write_report
+        from edgeml_converters.report.accuracy import write_report
 
         report_files = write_report(result.models, loaded, eval_dir, out_dir, labels=label_names,
                                     preprocessing=preprocessing, color_order=color_order, limit=eval_images,
@@ -238,23 +238,3 @@ def _agreement(written: WrittenModel, loaded: Any, samples: list[calibration.Sam
     model_in = calibration.in_color_order(pixels, color_order)
     float_top = np.argmax(loaded.predict(calibration.normalize(model_in, prep)), axis=-1)
     return float(np.mean(float_top == calibration.runtime_top1(clf, pixels))), len(samples)
-
-
-_SELECT_OPS = re.compile(r"TF Select ops: ([^\n]+)")
-
-
-def explain_failure(model_name: str, mode: str, exc: Exception) -> ConversionError:
-    """Return a one-line :class:`ConversionError` for a TFLite converter failure, naming the ops involved."""
-    text = str(exc)
-    ops = _SELECT_OPS.search(text)
-    if ops:
-        return ConversionError(
-            f"TensorFlow Lite has no builtin kernel for op(s) {ops.group(1).strip()} in {model_name!r} "
-            f"(--quantize {mode}). Swap the layer that uses them for one built from TFLite builtins (e.g. "
-            "GELU→ReLU/hard-swish, custom math→Keras layers), or keep it out of the exported model."
-        )
-    first = next((line for line in text.strip().splitlines() if "error" in line.lower()), text.strip()[:200])
-    return ConversionError(
-        f"TensorFlow Lite could not convert {model_name!r} with --quantize {mode}: {first.strip()}. Try "
-        "--quantize float32 to see whether the model converts at all, or --quantize dynamic."
-    )

@@ -209,7 +209,7 @@ def evaluate(model: Any, tflite_path: Path, data: image_folder.ImageFolder,
              prep: Preprocessing) -> tuple[float, float, float]:
     """Return (float accuracy, int8 accuracy, top-1 agreement) on ``data``; int8 through the device runtime."""
     from edgeml import Classifier
-    from edgeml_converters.calibration import normalize
+    from edgeml_converters.quantize.calibration import normalize
 
     float_top = np.argmax(model.predict(normalize(data.pixels, prep), verbose=0, batch_size=64), axis=-1)
     clf = Classifier(tflite_path)

@@ -21,7 +21,7 @@ from edgeml.image import load_image
 from edgeml.labels import read_labels
 from edgeml.postprocess import Classification
 from edgeml.preprocess import Preprocessing
-from edgeml.stream import stream
+from edgeml.streaming import stream
 from edgeml.tensors import TensorSpec
 
 __all__ = [

@@ -15,7 +15,8 @@ from edgeml.errors import LabelsError, ModelFormatError
 from edgeml.frame import Frame
 from edgeml.image import ImageInput
 from edgeml.labels import read_labels
-from edgeml.metadata import ModelMetadata, read_metadata
+from edgeml.interpreter.open import open_model
+from edgeml.model.metadata import ModelMetadata
 from edgeml.postprocess import Classification
 from edgeml.prediction import Prediction, Timings
 from edgeml.preprocess import InputQuantizer, Preprocessing, plan_input, resolve_preprocessing, to_frame, write_input
@@ -80,16 +81,14 @@ class Classifier:
         allow: Sequence[str | int] | None = None,
         deny: Sequence[str | int] | None = None,
     ) -> None:
-        from edgeml.edgetpu.delegate import open_for_device  # here: `import edgeml` stays free of device code
-
         if isinstance(board, str):  # a profile name, or "auto" to detect this machine
-            from edgeml.boards import runtime_defaults
+            from edgeml.boards.defaults import runtime_defaults
 
             board = runtime_defaults(board)
         if num_threads is None and isinstance(board, Mapping):
             num_threads = board.get("num_threads")  # explicit argument > board profile > the backend's default
         self.num_threads = num_threads
-        opened = open_for_device(model, device=device, fallback=fallback, num_threads=num_threads,
+        opened = open_model(model, device=device, fallback=fallback, num_threads=num_threads,
                                  delegates=delegates, backend=backend)
         self._interpreter, self._backend, self.device = opened.interpreter, opened.backend, opened.device
         self.model_path = model = opened.model_path  # the CPU fallback may run the model from before compilation
@@ -109,7 +108,7 @@ class Classifier:
                 f"{str(model)!r} output must be (1, N) class scores. Received: shape={self.output.shape}."
             )
 
-        self.metadata: ModelMetadata = read_metadata(model)
+        self.metadata: ModelMetadata = opened.model.metadata
         self.preprocessing: Preprocessing = resolve_preprocessing(preprocessing, board, self.metadata.preprocessing)
         self.output_activation = postprocess.resolve_activation(
             self.output, output_activation or self.metadata.output_activation or "auto"

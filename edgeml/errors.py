@@ -7,6 +7,7 @@ Every error derives from :class:`EdgemlError` and also from the built-in excepti
     ├── ModelNotFoundError        (+ FileNotFoundError)   model file missing
     ├── ModelFormatError          (+ ValueError)          not a .tflite / corrupt / unusable tensor layout
     ├── ModelCompatibilityError   (+ ValueError)          valid model, wrong kind for the request (e.g. float vs int8)
+    ├── InvalidArgumentError      (+ ValueError)          an argument out of range or not one of its choices
     ├── LabelsError               (+ ValueError)          labels file missing, empty or of the wrong length
     ├── ImageError                (+ ValueError)          a file that is not an image, or an array of the wrong kind
     ├── InterpreterUnavailableError (+ ImportError)       no working TFLite interpreter package
@@ -31,6 +32,7 @@ __all__ = [
     "EdgemlError",
     "ImageError",
     "InterpreterUnavailableError",
+    "InvalidArgumentError",
     "InvalidSourceError",
     "LabelsError",
     "MissingDependencyError",
@@ -56,6 +58,11 @@ class ModelFormatError(EdgemlError, ValueError):
 
 class ModelCompatibilityError(EdgemlError, ValueError):
     """The model is valid but not of the kind the call asks for (e.g. a float model where int8 is required)."""
+
+
+class InvalidArgumentError(EdgemlError, ValueError):
+    """An argument is out of its valid range or not one of its choices (``top_k=0``, ``num_threads=-1``,
+    ``device="tpu"``, ``resize="crop"``); the message gives the value received and the valid ones."""
 
 
 class LabelsError(EdgemlError, ValueError):

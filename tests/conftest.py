@@ -32,7 +32,7 @@ def fashion():
 
     Built with TensorFlow on first use; a runtime-only environment (no TensorFlow) reuses the cached files.
     """
-    from edgeml_converters import fashion_mnist_model
+    from tests import fashion_model as fashion_mnist_model
 
     cached = fashion_mnist_model.prepare(CACHE / "fashion", build=False)
     if cached is not None:

@@ -13,7 +13,7 @@ import os
 import shutil
 from pathlib import Path
 
-from edgeml_converters.calibration import is_greyscale
+from edgeml_converters.quantize.calibration import is_greyscale
 
 OPENCV_DATA = Path(os.environ.get("EDGEML_OPENCV_DATA", "/usr/share/doc/opencv-doc/examples/data"))
 

@@ -1,4 +1,4 @@
-"""The ``--source`` side of ``edgeml classify``: run a :class:`~edgeml.stream.Stream`, print results, stop cleanly.
+"""The ``--source`` side of ``edgeml classify``: run a :class:`~edgeml.streaming.Stream`, print results, stop cleanly.
 
 Results go to stdout (``--json``: one object per frame), the closing statistics to stderr. SIGINT and SIGTERM
 stop the stream (handlers installed here, on the main thread, and restored afterwards). Frames stay in memory:
@@ -20,8 +20,8 @@ from typing import Any
 import numpy as np
 
 from edgeml.frame import BGR, BGRX, GRAY, I420, NV12, RGB, RGBX, Frame
-from edgeml.service import Watchdog
-from edgeml.stream import Stream, StreamResult
+from edgeml.service.notify import Watchdog
+from edgeml.streaming import Stream, StreamResult
 
 log = logging.getLogger("edgeml.cli")
 

@@ -50,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
         d = get_profile(args.name).to_dict()
         print(json.dumps(d) if args.json else _show_text(d))
     else:
-        from edgeml.boards_detect import detect
+        from edgeml.boards import detect
 
         found = detect(args.root)
         d = found.to_dict()

@@ -85,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
     from edgeml.preprocess import Preprocessing
     from edgeml_converters import backbones
     from edgeml_converters.convert import convert, preset
-    from edgeml_converters.keras_io import load_custom_objects
+    from edgeml_converters.loading import load_custom_objects
 
     if args.target == "edgetpu" and "int8" not in args.quantize:
         raise ConversionError("--target edgetpu needs a full-int8 model (the Edge TPU runs 8-bit tensors only). "
@@ -132,7 +132,7 @@ def run(args: argparse.Namespace) -> int:
     for path in result.files[len(result.models):]:
         print(json.dumps({"path": str(path)}) if args.json else path)
     if args.target == "edgetpu":
-        from edgeml_converters.edgetpu import target_edgetpu
+        from edgeml_converters.edgetpu.target import target_edgetpu
 
         int8 = next(m for m in result.models if m.mode == "int8")
         for path in target_edgetpu(int8.path, args.output, allow_cpu_ops=args.allow_cpu_ops,

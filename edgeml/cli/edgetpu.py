@@ -9,10 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from edgeml.edgetpu.check import CheckReport
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -35,7 +31,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_check(args: argparse.Namespace) -> int:
-    from edgeml.edgetpu.check import check_model
+    from edgeml.edgetpu.check import check_model, format_ops
 
     ok = True
     for path in args.models:
@@ -49,22 +45,6 @@ def run_check(args: argparse.Namespace) -> int:
         for note in report.notes:
             print(f"  note: {note}")
     return 0 if ok else 1
-
-
-def format_ops(report: CheckReport, everything: bool = False) -> str:
-    """Return the op-by-op table: index, op, version, verdict, then why and what to change."""
-    lines = [f"  {'#':>4}  {'op':<26}{'ver':>4}  verdict"]
-    for op in report.ops:
-        if not everything and op.status == "tpu":
-            continue
-        lines.append(f"  {op.index:>4}  {op.op:<26}{op.version:>4}  {op.status.upper().replace('_', ' ')}")
-        if op.status == "blocked":  # the reason is the parse error printed in the summary
-            continue
-        lines += [f"          why: {r}" for r in op.reasons]
-        lines += [f"          fix: {f}" for f in op.fixes]
-    if len(lines) == 1:
-        lines.append(f"        all {report.total} ops map to the Edge TPU (--all lists them)")
-    return "\n".join(lines)
 
 
 def run_devices(args: argparse.Namespace) -> int:

@@ -25,9 +25,10 @@ from typing import Any, Literal
 import numpy as np
 
 from edgeml.edgetpu import rules
-from edgeml.modelfile import ModelFile, Operator, Subgraph, read_model
+from edgeml.model.file import ModelFile
+from edgeml.model.graph import Graph, Operator, Subgraph
 
-__all__ = ["CheckReport", "OpVerdict", "check_model", "check_modelfile"]
+__all__ = ["CheckReport", "OpVerdict", "check_graph", "check_model", "format_ops"]
 
 Status = Literal["tpu", "cpu", "cpu_after_cut", "blocked"]
 _EIGHT_BIT = ("int8", "uint8")
@@ -119,13 +120,13 @@ def _tensor_problems(op: Operator, sg: Subgraph) -> list[str]:
     return problems
 
 
-def _axes(model: ModelFile, sg: Subgraph, op: Operator, position: int) -> np.ndarray | None:
+def _axes(model: Graph, sg: Subgraph, op: Operator, position: int) -> np.ndarray | None:
     if len(op.inputs) <= position or op.inputs[position] < 0:
         return None
     return model.constant(sg.tensors[op.inputs[position]])
 
 
-def _op_limits(model: ModelFile, sg: Subgraph, op: Operator) -> list[str]:
+def _op_limits(model: Graph, sg: Subgraph, op: Operator) -> list[str]:
     """Coral's documented per-op limitations."""
     o, problems = op.options, []
     t = sg.tensors
@@ -177,7 +178,7 @@ def _parse_error(op: Operator) -> str | None:
     return None
 
 
-def _verdict(model: ModelFile, sg: Subgraph, op: Operator) -> OpVerdict:
+def _verdict(model: Graph, sg: Subgraph, op: Operator) -> OpVerdict:
     if op.name == "edgetpu-custom-op":
         return OpVerdict(op.index, op.name, op.version, "tpu", ("already compiled for the Edge TPU",))
     reasons, fixes = [], []
@@ -203,7 +204,7 @@ def _verdict(model: ModelFile, sg: Subgraph, op: Operator) -> OpVerdict:
     return OpVerdict(op.index, op.name, op.version, "cpu" if reasons else "tpu", tuple(reasons), tuple(fixes))
 
 
-def check_modelfile(model: ModelFile, name: str = "<model>") -> CheckReport:
+def check_graph(model: Graph, name: str = "<model>") -> CheckReport:
     """Check a parsed model (see :func:`check_model`)."""
     sg = model.main
     if any(op.name == "edgetpu-custom-op" for op in sg.operators):
@@ -251,11 +252,27 @@ def _compiled_report(sg: Subgraph, name: str) -> CheckReport:
         "check the model from before compilation for op-by-op reasons",))
 
 
-def check_model(path: str | os.PathLike[str]) -> CheckReport:
-    """Read ``path`` (a .tflite, no TensorFlow needed) and predict its Edge TPU mapping op by op.
+def check_model(model: str | os.PathLike[str] | ModelFile) -> CheckReport:
+    """Predict, op by op, the Edge TPU mapping of ``model`` (a path or a :class:`ModelFile`; no TensorFlow needed).
 
     Raises:
         ModelNotFoundError, ModelFormatError: The file is missing or not a TFLite flatbuffer.
     """
-    return check_modelfile(read_model(path), str(path))
+    file = model if isinstance(model, ModelFile) else ModelFile.open(model)
+    return check_graph(file.graph, file.name)
 
+
+def format_ops(report: CheckReport, everything: bool = False) -> str:
+    """Return the op-by-op table: index, op, version, verdict, then why and what to change."""
+    lines = [f"  {'#':>4}  {'op':<26}{'ver':>4}  verdict"]
+    for op in report.ops:
+        if not everything and op.status == "tpu":
+            continue
+        lines.append(f"  {op.index:>4}  {op.op:<26}{op.version:>4}  {op.status.upper().replace('_', ' ')}")
+        if op.status == "blocked":  # the reason is the parse error printed in the summary
+            continue
+        lines += [f"          why: {r}" for r in op.reasons]
+        lines += [f"          fix: {f}" for f in op.fixes]
+    if len(lines) == 1:
+        lines.append(f"        all {report.total} ops map to the Edge TPU (--all lists them)")
+    return "\n".join(lines)

@@ -1,4 +1,4 @@
-"""Open a model on a Coral Edge TPU through the interpreter's ``load_delegate`` and explain every failure.
+"""Load the Coral Edge TPU delegate through the interpreter's ``load_delegate`` and explain every failure.
 
 ``libedgetpu.so.1`` (Debian package ``libedgetpu1-std`` or ``-max`` from Coral's apt repository) is loaded with
 ``load_delegate("libedgetpu.so.1", {"device": "usb:0"})``; no pycoral. When that fails, the interpreter only says
@@ -6,53 +6,32 @@
 attached? can this user open their device nodes?) and raises :class:`~edgeml.errors.EdgeTpuError` with the fix.
 The probe runs only after a failure: a working TPU costs nothing extra.
 
-Devices: ``"usb"``, ``"usb:N"``, ``"pci"``, ``"pci:N"``, ``"auto"`` (the first Edge TPU found), ``"cpu"``.
+Devices: ``"usb"``, ``"usb:N"``, ``"pci"``, ``"pci:N"``, ``"auto"`` (the first Edge TPU found); opening a model on
+one (and the CPU fallback) is :func:`edgeml.interpreter.open_model`.
 """
 
 from __future__ import annotations
 
 import ctypes
-import logging
 import os
 import re
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from edgeml.errors import EdgemlError, EdgeTpuError
+from edgeml.edgetpu import install
+from edgeml.errors import EdgeTpuError, InvalidArgumentError
 from edgeml.hardware import EdgeTpuDevice, edgetpu_node, list_edgetpus
-from edgeml.interpreter import Backend, load_backend, open_interpreter
+from edgeml.interpreter.backends import load_backend
+from edgeml.interpreter.devices import parse_device
 
-__all__ = ["DEVICES", "Opened", "Probe", "diagnose", "is_compiled_for_edgetpu", "load_edgetpu_delegate",
-           "open_for_device", "parse_device", "runtime_error", "runtime_mismatch"]
+__all__ = ["LIBRARY", "Probe", "compiled_on_cpu_error", "cpu_twin", "diagnose", "load_edgetpu_delegate",
+           "runtime_error", "runtime_mismatch"]
 
-log = logging.getLogger(__name__)
-
-DEVICES = ("cpu", "auto", "usb", "usb:N", "pci", "pci:N")
 LIBRARY = {"darwin": "libedgetpu.1.dylib", "win32": "edgetpu.dll"}.get(sys.platform, "libedgetpu.so.1")
-_APT = ('add Coral\'s apt repository (echo "deb https://packages.cloud.google.com/apt coral-edgetpu-stable main" | '
-        "sudo tee /etc/apt/sources.list.d/coral-edgetpu.list; curl https://packages.cloud.google.com/apt/doc/"
-        "apt-key.gpg | sudo apt-key add -; sudo apt-get update)")
 _RUNTIME = re.compile(r"requires runtime version \((\d+)\).*?this runtime version \((\d+)\)", re.S)
-
-
-def parse_device(device: str) -> tuple[str, int | None]:
-    """``"usb:1"`` → ``("usb", 1)``; ``"auto"`` → ``("auto", None)``.
-
-    Raises:
-        ValueError: Not one of :data:`DEVICES`.
-    """
-    m = re.fullmatch(r"(cpu|auto|usb|pci)(?::(\d+))?", device or "")
-    if not m or (m.group(2) is not None and m.group(1) in ("cpu", "auto")):
-        raise ValueError(f"device must be one of {', '.join(DEVICES)}. Received: {device!r}")
-    return m.group(1), int(m.group(2)) if m.group(2) is not None else None
-
-
-def is_compiled_for_edgetpu(path: str | os.PathLike[str]) -> bool:
-    """True when the model holds an ``edgetpu-custom-op`` (written by edgetpu_compiler): it needs the TPU."""
-    return b"edgetpu-custom-op" in Path(path).read_bytes()
 
 
 def runtime_mismatch(message: str) -> tuple[int, int] | None:
@@ -101,9 +80,9 @@ def diagnose(probe: Probe, device: str) -> EdgeTpuError:
     kind, index = parse_device(device)
     if probe.library_error is not None:
         return EdgeTpuError(
-            f"The Edge TPU runtime {probe.library} cannot be loaded ({probe.library_error}). Install it: {_APT}, "
-            "then sudo apt-get install libedgetpu1-std (or libedgetpu1-max), and unplug/replug the USB "
-            "Accelerator. Or pass fallback='cpu' to run on the CPU.", "library_missing")
+            f"The Edge TPU runtime {probe.library} cannot be loaded ({probe.library_error}). Install it: "
+            f"{install.RUNTIME}, and unplug/replug the USB Accelerator. Or pass fallback='cpu' to run on the CPU.",
+            "library_missing")
     wanted = [d for d in probe.devices if kind == "auto" or d.kind == kind]
     found = ", ".join(f"{d.delegate_device} ({d.state})" for d in probe.devices) or "none"
     if not wanted or (index is not None and index >= len(wanted)):
@@ -157,11 +136,11 @@ def load_edgetpu_delegate(
 
     Raises:
         EdgeTpuError: With ``reason`` ``library_missing``, ``no_device``, ``permission`` or ``delegate_failed``.
-        ValueError: ``device`` is not a valid device string.
+        InvalidArgumentError: ``device`` is not a valid device string, or is ``"cpu"``.
     """
     kind, index = parse_device(device)
     if kind == "cpu":
-        raise ValueError("device='cpu' needs no delegate; call open_interpreter without one.")
+        raise InvalidArgumentError("device='cpu' needs no delegate; call open_interpreter without one.")
     options = {} if kind == "auto" else {"device": kind if index is None else f"{kind}:{index}"}
     load = load_delegate or load_backend().load_delegate
     try:
@@ -185,20 +164,12 @@ def _release_failed_delegate(exc: BaseException) -> None:
         sys.unraisablehook = hook
 
 
-@dataclass
-class Opened:
-    """An interpreter opened for a device: which device and which model file actually run."""
+def cpu_twin(path: Path, error: EdgeTpuError) -> Path:
+    """Return the model from before edgetpu_compiler beside ``path`` (``x_edgetpu.tflite`` → ``x.tflite``).
 
-    interpreter: Any
-    backend: Backend
-    device: str
-    model_path: Path
-    notes: list[str] = field(default_factory=list)
-
-
-def _cpu_model(path: Path, error: EdgeTpuError) -> Path:
-    if not is_compiled_for_edgetpu(path):
-        return path
+    Raises:
+        EdgeTpuError: ``error`` extended with why the CPU fallback cannot run: the twin does not exist.
+    """
     sibling = path.with_name(path.name.replace("_edgetpu.tflite", ".tflite"))
     if sibling != path and sibling.is_file():
         return sibling
@@ -206,61 +177,10 @@ def _cpu_model(path: Path, error: EdgeTpuError) -> Path:
                        f"runs only on the Edge TPU and {str(sibling)!r} does not exist.", error.reason) from error
 
 
-def open_for_device(
-    model: str | os.PathLike[str],
-    *,
-    device: str = "cpu",
-    fallback: str | None = None,
-    num_threads: int | None = None,
-    delegates: list[Any] | None = None,
-    backend: str = "auto",
-    root: str | os.PathLike[str] = "/",
-) -> Opened:
-    """Open ``model`` on ``device``; with ``fallback="cpu"`` an unusable Edge TPU means the CPU, with a warning.
-
-    Raises:
-        EdgeTpuError: The Edge TPU cannot be used (and no fallback was asked), or an ``_edgetpu`` model was asked
-            to run on the CPU, or the model needs a newer Edge TPU runtime than installed.
-        ValueError: Unknown ``device`` or ``fallback``.
-    """
-    kind, _ = parse_device(device)
-    if fallback not in (None, "cpu"):
-        raise ValueError(f"fallback must be None or 'cpu'. Received: {fallback!r}")
-    path = Path(model)
-    compiled = path.is_file() and is_compiled_for_edgetpu(path)
-    if kind == "cpu":
-        if compiled:
-            sibling = path.with_name(path.name.replace("_edgetpu.tflite", ".tflite"))
-            raise EdgeTpuError(
-                f"{str(path)!r} was compiled by edgetpu_compiler (it contains edgetpu-custom-op) and runs only on an "
-                f"Edge TPU, but device='cpu'. Fix: pass device='usb', 'pci' or 'auto' with a Coral attached, or run "
-                f"the model from before compilation ({sibling.name}) on the CPU.", "compiled_model_needs_tpu")
-        interpreter, chosen = open_interpreter(path, num_threads=num_threads, delegates=delegates, backend=backend)
-        return Opened(interpreter, chosen, "cpu", path)
-    chosen_backend = load_backend(backend)
-    try:
-        delegate = load_edgetpu_delegate(device, load_delegate=chosen_backend.load_delegate, root=root)
-        try:
-            interpreter, chosen = open_interpreter(path, num_threads=num_threads, backend=backend,
-                                                   delegates=[*(delegates or []), delegate])
-        except (EdgemlError, ValueError, RuntimeError) as exc:
-            mismatch = runtime_mismatch(str(exc))
-            if mismatch is None:
-                raise
-            raise runtime_error(path, mismatch) from exc
-    except EdgeTpuError as exc:
-        if fallback != "cpu":
-            raise
-        cpu_path = _cpu_model(path, exc)
-        log.warning("Edge TPU unavailable (%s); running %s on the CPU because fallback='cpu'. %s",
-                    exc.reason, cpu_path, exc)
-        interpreter, chosen = open_interpreter(cpu_path, num_threads=num_threads, delegates=delegates,
-                                               backend=backend)
-        return Opened(interpreter, chosen, "cpu", cpu_path, [f"fell back to the CPU: {exc.reason}"])
-    opened = Opened(interpreter, chosen, device, path)
-    if not compiled:
-        note = (f"{path.name} is not compiled for the Edge TPU, so every op runs on the CPU. Compile it: "
-                "edgeml convert --target edgetpu, or edgetpu_compiler on an x86-64 host.")
-        log.warning(note)
-        opened.notes.append(note)
-    return opened
+def compiled_on_cpu_error(path: Path) -> EdgeTpuError:
+    """The error for an edgetpu_compiler model asked to run on the CPU, naming both ways out."""
+    sibling = path.with_name(path.name.replace("_edgetpu.tflite", ".tflite"))
+    return EdgeTpuError(
+        f"{str(path)!r} was compiled by edgetpu_compiler (it contains edgetpu-custom-op) and runs only on an "
+        f"Edge TPU, but device='cpu'. Fix: pass device='usb', 'pci' or 'auto' with a Coral attached, or run "
+        f"the model from before compilation ({sibling.name}) on the CPU.", "compiled_model_needs_tpu")

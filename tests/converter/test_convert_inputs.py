@@ -65,7 +65,7 @@ def test_legacy_h5_converts_to_int8_from_npz_calibration(legacy_h5, tmp_path):
 def test_unregistered_custom_layer_is_named_with_the_fix(tmp_path):
     import keras
 
-    from edgeml_converters import keras_io
+    from edgeml_converters import loading as keras_io
 
     class ScaleBy2(keras.layers.Layer):
         def call(self, x):

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from edgeml import Classifier
-from edgeml.metadata import read_metadata
+from edgeml.model.metadata import read_metadata
 
 pytestmark = pytest.mark.converter
 
@@ -63,12 +63,12 @@ def test_report_shows_int8_kept_the_accuracy(all_modes):
 
 def test_weights_only_graph_carries_the_int8_weights(all_modes):
     """The report's weights-only model: the float graph, every weight layer on its int8 model's grid."""
-    from edgeml.modelfile import parse_model
+    from edgeml.model.graph import parse_graph
 
     by_mode = {m.mode: m for m in all_modes.models}
-    twin, int8 = by_mode["int8"].weights_only, parse_model(by_mode["int8"].path.read_bytes())
+    twin, int8 = by_mode["int8"].weights_only, parse_graph(by_mode["int8"].path.read_bytes())
     assert twin is not None and by_mode["float32"].weights_only is None
-    f32, model = parse_model(by_mode["float32"].path.read_bytes()), parse_model(twin.model)
+    f32, model = parse_graph(by_mode["float32"].path.read_bytes()), parse_graph(twin.model)
     scales = {t.name: t.quantization for t in int8.main.tensors if t.dtype == "int8" and t.is_constant}
     checked = 0
     for op, ref in zip(model.main.operators, f32.main.operators, strict=True):
@@ -136,8 +136,8 @@ def test_declared_normalisation_is_folded_so_raw_bytes_go_in(fashion, tmp_path):
 
 def test_bgr_fold_layer_swaps_channels_and_normalises():
     from edgeml.preprocess import Preprocessing
-    from edgeml_converters.calibration import normalize
-    from edgeml_converters.keras_io import Fold, fold_layer
+    from edgeml_converters.quantize.calibration import normalize
+    from edgeml_converters.loading import Fold, fold_layer
 
     mean, std = (123.675, 116.28, 103.53), (58.395, 57.12, 57.375)
     pixels = np.random.default_rng(0).integers(0, 256, (1, 4, 5, 3)).astype(np.float32)

@@ -10,7 +10,7 @@ from PIL import Image
 
 from edgeml import Classifier
 from edgeml.errors import ConversionError
-from edgeml.metadata import read_metadata
+from edgeml.model.metadata import read_metadata
 from edgeml.preprocess import Preprocessing
 from tests.conftest import run_cli
 
@@ -18,7 +18,7 @@ pytestmark = pytest.mark.converter
 
 
 def test_optimised_rounding_picks_floor_or_ceil_and_never_does_worse_than_nearest():
-    from edgeml_converters.weight_rounding import optimise_rounding
+    from edgeml_converters.quantize.rounding import optimise_rounding
 
     rng = np.random.default_rng(0)
     a = rng.normal(size=(24, 24)) + 2.0 * rng.normal(size=(24, 1))  # correlated inputs, like neighbouring pixels
@@ -38,7 +38,7 @@ def test_optimised_rounding_picks_floor_or_ceil_and_never_does_worse_than_neares
 
 
 def test_scarce_calibration_samples_shrink_the_covariance_towards_nearest_rounding():
-    from edgeml_converters.weight_rounding import _shrink, optimise_rounding
+    from edgeml_converters.quantize.rounding import _shrink, optimise_rounding
 
     rng = np.random.default_rng(1)
     a = rng.normal(size=(3, 40))  # 3 samples of 40 inputs: a singular covariance, as a dense layer would see
@@ -58,7 +58,7 @@ def test_calibrated_rounding_brings_int8_closer_to_float_with_the_same_graph(fas
     """Default int8 re-rounds weights (recorded in the model); same ops and size, smaller error vs float."""
     import keras
 
-    from edgeml_converters.calibration import normalize, pixels_for
+    from edgeml_converters.quantize.calibration import normalize, pixels_for
     from edgeml_converters.convert import convert
 
     common = dict(calibration_dir=fashion.calibration_dir, labels=fashion.labels, max_calibration_images=200,
@@ -89,7 +89,7 @@ def test_calibrated_rounding_brings_int8_closer_to_float_with_the_same_graph(fas
 def test_declared_mean_with_the_wrong_channel_count_is_a_clear_error(tmp_path):
     import keras
 
-    from edgeml_converters.calibration import normalize
+    from edgeml_converters.quantize.calibration import normalize
     from edgeml_converters.convert import convert
 
     image = keras.Input((16, 16, 3))

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.converter
 
 
 def test_int8_accuracy_within_two_points_of_float(fashion, fashion_int8):
-    from edgeml_converters import fashion_mnist_model
+    from tests import fashion_model as fashion_mnist_model
 
     float_acc = fashion_mnist_model.float_accuracy(fashion.model, count=2000)
     int8_acc = fashion_mnist_model.tflite_accuracy(fashion_int8, count=2000)
@@ -43,7 +43,7 @@ def test_labels_and_preprocessing_are_embedded(fashion_int8):
 
 
 def test_float32_model_agrees_with_keras(fashion, fashion_float):
-    from edgeml_converters import fashion_mnist_model
+    from tests import fashion_model as fashion_mnist_model
 
     clf = Classifier(fashion_float)
     assert clf.input.dtype == np.float32 and clf.input.shape == (1, 28, 28, 1)

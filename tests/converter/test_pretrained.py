@@ -67,7 +67,7 @@ def lite0_int8():
 
 def _float_top1(net, path) -> int:
     from edgeml.image import as_array
-    from edgeml_converters.calibration import normalize
+    from edgeml_converters.quantize.calibration import normalize
 
     size = net.image_size
     pixels = preprocess.resize(as_array(path, "RGB"), (size, size), net.preprocessing)

@@ -29,7 +29,7 @@ def compiled(tmp_path_factory) -> Path:
     if os.environ.get("EDGEML_EDGETPU_MODEL"):
         return Path(os.environ["EDGEML_EDGETPU_MODEL"])
     from edgeml.errors import CompilerNotFoundError
-    from edgeml_converters.edgetpu_compiler import compile_models
+    from edgeml_converters.edgetpu.compiler import compile_models
 
     out = tmp_path_factory.mktemp("edgetpu")
     (out / "tiny_int8.tflite").write_bytes((DATA / "tiny_int8.tflite").read_bytes())

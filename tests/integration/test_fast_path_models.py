@@ -14,7 +14,7 @@ import pytest
 
 from edgeml import Classifier
 from edgeml.frame import FORMATS
-from edgeml.metadata import LABELS_FILE, METADATA_FILE, embed, write_json
+from edgeml.model.metadata import LABELS_FILE, METADATA_FILE, embed, write_json
 from edgeml.preprocess import Preprocessing
 from tests.conftest import CACHE, HAS_TF
 from tests.reference_pipeline import lsb_agreement, make_frame, reference

@@ -16,7 +16,7 @@ import edgeml
 from edgeml import Classifier
 from edgeml.errors import SourceError
 from edgeml.sources import open_source
-from edgeml.stream import Stream
+from edgeml.streaming import Stream
 from tests.doubles.picamera2_double import make_module
 
 VTEST = Path("/usr/share/doc/opencv-doc/examples/data/vtest.avi")

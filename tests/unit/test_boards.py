@@ -6,8 +6,15 @@ import json
 
 import pytest
 
-from edgeml.boards import BoardProfile, check_latency, get_profile, load_profiles, runtime_defaults
-from edgeml.boards_detect import detect
+from edgeml.boards import (
+    BoardProfile,
+    check_latency,
+    get_profile,
+    load_profiles,
+    runtime_defaults,
+    threads_for_cores,
+)
+from edgeml.boards import detect
 from edgeml.errors import BoardProfileError
 from edgeml.hardware import CORAL_USB_IDS
 from tests.board_trees import CORAL_USB_BOOTLOADER, CORAL_USB_READY, TREES, write_tree
@@ -106,8 +113,18 @@ def test_auto_detects_this_machine():
 
 
 def test_generic_profile_threads_come_from_detected_cores(tmp_path):
+    """A generic profile takes the detected cores minus one: the capture thread keeps a core (2 cores -> 1)."""
     assert "num_threads" not in runtime_defaults("linux-aarch64")
-    assert runtime_defaults(detect(write_tree(tmp_path, TREES["linux-aarch64"])))["num_threads"] == 2
+    found = detect(write_tree(tmp_path, TREES["linux-aarch64"]))
+    assert found.facts.cores == 2
+    assert runtime_defaults(found)["num_threads"] == 1
+    assert [threads_for_cores(n) for n in (1, 2, 4, 8)] == [1, 1, 3, 7]
+
+
+def test_every_board_profile_leaves_the_capture_thread_a_core():
+    for p in load_profiles().values():
+        if p.cores is not None:
+            assert p.threads is not None and p.threads <= p.cores - 1, p.name
 
 
 def test_pi_profiles_use_picamera2_and_coral_dev_board_pcie():

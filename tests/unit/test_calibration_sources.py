@@ -7,8 +7,8 @@ import pytest
 from PIL import Image
 
 from edgeml.errors import ConversionError, LabelsError
-from edgeml_converters import calibration
-from edgeml_converters.report import eval_set, tied_disagreements
+from edgeml_converters.quantize import calibration
+from edgeml_converters.report.accuracy import eval_set, tied_disagreements
 
 
 @pytest.fixture()

@@ -13,7 +13,7 @@ import sys
 import pytest
 
 from edgeml.doctor import Finding, exit_code, run_checks
-from edgeml.doctor_checks import usb_node_problem
+from edgeml.doctor.checks import usb_node_problem
 from tests.board_trees import CORAL_USB_BOOTLOADER, TREES, write_tree
 from tests.conftest import run_cli
 

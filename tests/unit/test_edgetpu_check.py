@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from edgeml.edgetpu.check import check_model, check_modelfile
-from edgeml.modelfile import read_model
+from edgeml.edgetpu.check import check_model, check_graph
+from edgeml.model import read_graph
 from tests.conftest import run_cli
 
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -64,10 +64,10 @@ def _with_op(model, index, **changes):
 
 def test_graph_leaves_the_tpu_at_the_first_unsupported_op_and_never_comes_back():
     """Ops after the first unsupported one run on the CPU even when supported (compiler 16 cuts once)."""
-    model = read_model(DATA / "tiny_int8.tflite")
+    model = read_graph(DATA / "tiny_int8.tflite")
     pool = next(op.index for op in model.main.operators if op.name == "MAX_POOL_2D")
     cut = _with_op(model, pool, options={**model.main.operators[pool].options, "fused_activation": "RELU"})
-    report = check_modelfile(cut)
+    report = check_graph(cut)
     assert report.first_unsupported == pool and report.mapped == pool
     assert "fused activation RELU" in report.ops[pool].reasons[0]
     assert {op.status for op in report.ops[pool + 1:]} == {"cpu_after_cut"}
@@ -80,9 +80,9 @@ def test_graph_leaves_the_tpu_at_the_first_unsupported_op_and_never_comes_back()
     ({"name": "my-op", "builtin_code": 32, "custom_code": "my-op"}, "custom op"),
 ])
 def test_per_op_rules(change, reason):
-    model = read_model(DATA / "tiny_int8.tflite")
+    model = read_graph(DATA / "tiny_int8.tflite")
     conv = next(op.index for op in model.main.operators if op.name == "CONV_2D")
-    report = check_modelfile(_with_op(model, conv, **change))
+    report = check_graph(_with_op(model, conv, **change))
     assert report.first_unsupported == conv
     assert any(reason in r for r in report.ops[conv].reasons) and report.ops[conv].fixes
 

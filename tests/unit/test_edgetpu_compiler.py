@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from edgeml.errors import CompilerNotFoundError, ConversionError
-from edgeml_converters.edgetpu_compiler import compile_models, find_compiler, output_names
-from edgeml_converters.edgetpu_log import parse_compiler_log, parse_size
+from edgeml_converters.edgetpu.compiler import compile_models, find_compiler, output_names
+from edgeml_converters.edgetpu.log import parse_compiler_log, parse_size
 
 LOGS = Path(__file__).resolve().parents[1] / "data" / "edgetpu_logs"
 DATA = LOGS.parent
@@ -143,7 +143,7 @@ def test_missing_compiler_says_how_to_install(monkeypatch, tmp_path):
 
 
 def test_target_edgetpu_refuses_unmappable_models_before_compiling(compiler_double, tmp_path):
-    from edgeml_converters.edgetpu import target_edgetpu
+    from edgeml_converters.edgetpu.target import target_edgetpu
 
     with pytest.raises(ConversionError, match=r"Refusing.*leaves the TPU at op 0.*--allow-cpu-ops"):
         target_edgetpu(DATA / "tiny_float32.tflite", tmp_path / "out")
@@ -153,7 +153,7 @@ def test_target_edgetpu_refuses_unmappable_models_before_compiling(compiler_doub
 
 
 def test_target_edgetpu_warns_with_allow_cpu_ops_and_compiles(compiler_double, tmp_path, caplog):
-    from edgeml_converters.edgetpu import target_edgetpu
+    from edgeml_converters.edgetpu.target import target_edgetpu
 
     result = target_edgetpu(DATA / "tiny_float32.tflite", tmp_path / "out", allow_cpu_ops=True, segments=None)
     assert result.outputs == [tmp_path / "out" / "tiny_float32_edgetpu.tflite"]
@@ -161,7 +161,7 @@ def test_target_edgetpu_warns_with_allow_cpu_ops_and_compiles(compiler_double, t
 
 
 def test_target_edgetpu_without_compiler_still_checks_and_says_how_to_install(monkeypatch, tmp_path, caplog):
-    from edgeml_converters.edgetpu import target_edgetpu
+    from edgeml_converters.edgetpu.target import target_edgetpu
 
     monkeypatch.setenv("PATH", str(tmp_path))
     monkeypatch.delenv("EDGETPU_COMPILER", raising=False)

@@ -15,16 +15,9 @@ from pathlib import Path
 import pytest
 
 from edgeml import Classifier, EdgeTpuError
-from edgeml.edgetpu.delegate import (
-    Probe,
-    diagnose,
-    load_edgetpu_delegate,
-    open_for_device,
-    parse_device,
-    runtime_error,
-    runtime_mismatch,
-)
+from edgeml.edgetpu.delegate import Probe, diagnose, load_edgetpu_delegate, runtime_error, runtime_mismatch
 from edgeml.hardware import EdgeTpuDevice
+from edgeml.interpreter import open_model, parse_device
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 MODEL = DATA / "tiny_int8.tflite"
@@ -136,4 +129,4 @@ def test_bad_device_or_fallback_is_a_value_error_listing_valid_choices(bad):
     with pytest.raises(ValueError, match=r"cpu, auto, usb, usb:N, pci, pci:N"):
         parse_device(bad)
     with pytest.raises(ValueError, match="fallback must be None or 'cpu'"):
-        open_for_device(MODEL, device="usb", fallback="gpu")
+        open_model(MODEL, device="usb", fallback="gpu")

@@ -7,7 +7,7 @@ import zipfile
 import pytest
 
 from edgeml.errors import ModelFormatError
-from edgeml.metadata import ModelMetadata, embed, read_metadata, strip, write_json
+from edgeml.model.metadata import ModelMetadata, embed, read_metadata, strip, write_json
 from edgeml.preprocess import Preprocessing
 
 FAKE_MODEL = b"\x18\x00\x00\x00TFL3" + bytes(range(256)) * 4

@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from edgeml._tflite_schema import BUILTIN_OPERATORS, TENSOR_TYPES
+from edgeml.model.schema import BUILTIN_OPERATORS, TENSOR_TYPES
 from edgeml.errors import ModelFormatError, ModelNotFoundError
-from edgeml.modelfile import parse_model, read_model
+from edgeml.model import parse_graph, read_graph
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 MODELS = sorted(DATA.glob("*.tflite"))
@@ -31,7 +31,7 @@ def test_enum_tables_match_the_published_schema(schema):
 def test_reader_matches_schema_py_generated(path, schema):
     """Every op (code, version, inputs, outputs) and tensor (shape, signature, dtype, buffer, quantization)."""
     data = path.read_bytes()
-    ours = parse_model(data)
+    ours = parse_graph(data)
     ref = schema.Model.GetRootAs(data, 0)
     assert ours.schema_version == ref.Version()
     sg, rsg = ours.main, ref.Subgraphs(0)
@@ -57,40 +57,40 @@ def test_reader_matches_schema_py_generated(path, schema):
         else:
             assert t.quantization is None
     names = {ref.Metadata(i).Name().decode() for i in range(ref.MetadataLength())}
-    assert set(ours.metadata) == names
+    assert set(ours.metadata_entries) == names
 
 
 def test_options_constants_and_metadata_of_a_real_model():
-    model = read_model(DATA / "tiny_int8.tflite")
+    model = read_graph(DATA / "tiny_int8.tflite")
     ops = {op.name: op for op in model.main.operators}
     assert ops["CONV_2D"].options["fused_activation"] == "RELU6"
     assert ops["MAX_POOL_2D"].options["filter_w"] == 2
     axes = model.constant(model.main.tensors[ops["MEAN"].inputs[1]])
     assert axes.tolist() == [1, 2]  # global average pooling over H and W
-    assert model.metadata["min_runtime_version"].startswith(b"1.")
+    assert model.metadata_entries["min_runtime_version"].startswith(b"1.")
     assert model.main.tensors[model.main.inputs[0]].dtype == "uint8"
 
 
 def test_dynamic_batch_shows_in_shape_signature():
-    model = read_model(DATA / "dynamic_int8.tflite")
+    model = read_graph(DATA / "dynamic_int8.tflite")
     t = model.main.tensors[model.main.inputs[0]]
     assert t.shape_signature[0] == -1 and t.is_dynamic
-    assert not read_model(DATA / "tiny_int8.tflite").main.tensors[0].is_dynamic
+    assert not read_graph(DATA / "tiny_int8.tflite").main.tensors[0].is_dynamic
 
 
 def test_appended_zip_is_ignored(tmp_path):
-    from edgeml import metadata
+    from edgeml.model import metadata
 
     p = tmp_path / "with_labels.tflite"
     p.write_bytes(metadata.embed((DATA / "tiny_int8.tflite").read_bytes(), {"labels.txt": b"a\nb\nc\nd\n"}))
-    assert len(read_model(p).main.operators) == len(read_model(DATA / "tiny_int8.tflite").main.operators)
+    assert len(read_graph(p).main.operators) == len(read_graph(DATA / "tiny_int8.tflite").main.operators)
 
 
 def test_truncated_corrupt_and_missing_files_raise_with_the_fix(tmp_path):
     data = (DATA / "tiny_int8.tflite").read_bytes()
     with pytest.raises(ModelFormatError, match="truncated or corrupt.*convert the model again"):
-        parse_model(data[:200], "cut.tflite")
+        parse_graph(data[:200], "cut.tflite")
     with pytest.raises(ModelFormatError, match="not a TFLite model"):
-        parse_model(b"PK\x03\x04keras-zip", "model.keras")
+        parse_graph(b"PK\x03\x04keras-zip", "model.keras")
     with pytest.raises(ModelNotFoundError, match="edgeml convert"):
-        read_model(tmp_path / "missing.tflite")
+        read_graph(tmp_path / "missing.tflite")

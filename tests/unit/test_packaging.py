@@ -56,7 +56,7 @@ def test_board_profiles_are_installed_with_the_runtime():
     """A non-editable `pip install .` (make test-runtime) carries boards/*.toml as edgeml/boards_data/."""
     import pytest
 
-    from edgeml.boards import BoardProfile
+    from edgeml.boards.profiles import BoardProfile
 
     dist = _installed_dist()
     if dist is None or _editable(dist):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from edgeml.errors import ModelFormatError
-from edgeml.metadata import embed, read_metadata, read_tflite_metadata
+from edgeml.model.metadata import embed, read_metadata, read_tflite_metadata
 
 flatbuffers = pytest.importorskip("flatbuffers")
 
@@ -40,7 +40,7 @@ def _model_with_metadata(meta: bytes) -> bytes:
 
 
 def test_written_metadata_reads_back_with_the_runtime_reader(tmp_path):
-    from edgeml_converters.tflite_metadata import MIN_PARSER_VERSION, ImageClassifierMetadata, build_metadata
+    from edgeml_converters.tflite.metadata import MIN_PARSER_VERSION, ImageClassifierMetadata, build_metadata
 
     meta = build_metadata(ImageClassifierMetadata(
         name="net", description="d", version="abc", width=224, height=160, channels=3,
@@ -63,7 +63,7 @@ def test_written_metadata_reads_back_with_the_runtime_reader(tmp_path):
 
 
 def test_labels_follow_the_associated_file_name(tmp_path):
-    from edgeml_converters.tflite_metadata import ImageClassifierMetadata, build_metadata
+    from edgeml_converters.tflite.metadata import ImageClassifierMetadata, build_metadata
 
     meta = build_metadata(ImageClassifierMetadata(name="n", description="", version="", width=8, height=8,
                                                   channels=1, mean=(0,), std=(255,), labels_file="classes.txt"))

@@ -1,0 +1,103 @@
+"""The kiosk's systemd unit: what ``edgeml service install`` writes to run ``edgeml classify --source`` for months.
+
+The unit is ``Type=notify`` with ``WatchdogSec``: the classify loop sends ``READY=1`` once the model is loaded and
+``WATCHDOG=1`` at least every ``WatchdogSec / 2`` while frames flow (:class:`edgeml.service.notify.Watchdog`), so a
+hung camera or a wedged Edge TPU gets the process killed and restarted by systemd (``Restart=always``).
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shlex
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from edgeml.errors import ServiceConfigError
+
+__all__ = ["ServiceSpec", "default_user", "install_commands", "render_unit"]
+
+
+def _systemd_quote(arg: str) -> str:
+    """Quote one ExecStart argument for systemd (its own rules: % and $ are special, C-style escapes)."""
+    escaped = arg.replace("%", "%%").replace("$", "$$")
+    if escaped and all(c.isalnum() or c in "-_./:=,+@" for c in escaped):
+        return escaped
+    return '"' + escaped.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    """What the kiosk unit runs, as whom, and where results go."""
+
+    model: str
+    source: str
+    user: str
+    output: str | None = None
+    name: str = "edgeml-kiosk"
+    watchdog_s: int = 30
+    python: str = sys.executable
+
+    def __post_init__(self) -> None:
+        if self.user == "root":
+            raise ServiceConfigError("The kiosk service must not run as root. Pass --user NAME (a login that is in "
+                                     "the video group, and plugdev/apex for an Edge TPU).")
+        if not os.path.isabs(self.model):
+            raise ServiceConfigError(f"--model must be an absolute path (systemd has no working directory). "
+                                     f"Received: {self.model!r}")
+        if self.output is not None and not os.path.isabs(self.output):
+            raise ServiceConfigError(f"--output must be an absolute path. Received: {self.output!r}")
+        if self.watchdog_s < 5:
+            raise ServiceConfigError(f"watchdog must be >= 5 s (model loading and camera start take time). "
+                                     f"Received: {self.watchdog_s}")
+
+    def command(self) -> list[str]:
+        """Return the command the unit runs."""
+        return [self.python, "-m", "edgeml", "classify", "--model", self.model, "--source", self.source, "--json"]
+
+
+def render_unit(spec: ServiceSpec) -> str:
+    """Return the systemd unit text for ``spec``."""
+    out = f"append:{spec.output}" if spec.output else "journal"
+    protect = f"ReadWritePaths={Path(spec.output).parent}\n" if spec.output else ""
+    # A private /tmp would hide results written under /tmp from everyone else.
+    private_tmp = "no" if spec.output and spec.output.startswith(("/tmp/", "/var/tmp/")) else "yes"
+    return f"""# Written by `edgeml service install`; see boards/README.md (kiosk deployment).
+[Unit]
+Description=edgeml kiosk: classify {spec.source} with {Path(spec.model).name}
+After=local-fs.target
+StartLimitIntervalSec=0
+
+[Service]
+Type=notify
+NotifyAccess=main
+ExecStart={" ".join(_systemd_quote(a) for a in spec.command())}
+User={spec.user}
+Restart=always
+RestartSec=5
+WatchdogSec={spec.watchdog_s}
+TimeoutStartSec=120
+Environment=PYTHONUNBUFFERED=1
+StandardOutput={out}
+StandardError=journal
+SyslogIdentifier={spec.name}
+NoNewPrivileges=yes
+PrivateTmp={private_tmp}
+ProtectSystem=full
+ProtectHome=read-only
+{protect}
+[Install]
+WantedBy=multi-user.target
+"""
+
+
+def default_user() -> str:
+    """Return the login that asked for the service: ``$SUDO_USER`` under sudo, else the current user."""
+    return os.environ.get("SUDO_USER") or pwd.getpwuid(os.geteuid()).pw_name
+
+
+def install_commands(name: str) -> str:
+    """Return the shell lines that enable and start the written unit."""
+    return " && ".join(shlex.join(c) for c in (["sudo", "systemctl", "daemon-reload"],
+                                                ["sudo", "systemctl", "enable", "--now", f"{name}.service"]))

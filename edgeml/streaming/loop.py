@@ -1,0 +1,313 @@
+"""Classify a stream of frames: capture on one thread, inference on another, results as an iterator or callback.
+
+::
+
+    for result in edgeml.stream("picamera2", clf, top_k=3):
+        print(result.index, result.results[0].label, result.latency_ms)
+
+How frames travel from the capture thread to the inference thread depends on the source:
+
+- live sources (cameras, ``realtime`` files) use a **latest-frame slot**: a new frame replaces one not yet taken,
+  and the replaced one is counted in ``stats.dropped``. Nothing queues up, so results never fall behind reality.
+- finite sources read as fast as possible (files, folders) use a **two-frame queue with back-pressure**: the
+  reader waits for the interpreter, so no frame is decoded only to be dropped and none is skipped.
+
+By default the capture thread also turns each frame into the model's input tensor (``classifier.preprocess``:
+crop, resize and colour conversion of the region used), so that work overlaps the previous frame's ``invoke()``
+and the inference thread only runs the interpreter and picks the top classes (``prepare="capture"``).
+
+When the source fails (camera unplugged, read error) the capture thread closes it and reopens it with exponential
+back-off, counting ``read_failures`` and ``reconnects``; an unreadable item (a corrupt image) is delivered as a
+result with ``error`` set. Every wait is bounded: threads poll a stop event, joins have timeouts, queues are
+bounded. :meth:`Stream.stop` is safe from a signal handler; the CLI installs SIGINT/SIGTERM handlers, the
+library never does.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from edgeml import postprocess
+from edgeml.errors import EdgemlError, ImageError, SourceError
+from edgeml.frame import Frame
+from edgeml.sources import FrameSource, open_source
+from edgeml.streaming.channel import POLL, Channel, Closed
+from edgeml.streaming.stats import StreamResult, StreamStats
+
+__all__ = ["Stream", "StreamResult", "StreamStats", "stream"]
+
+log = logging.getLogger(__name__)
+_JOIN_TIMEOUT = 5.0
+
+
+@dataclass(frozen=True)
+class _Item:
+    """A frame on its way to the interpreter, with its input tensor when the capture thread prepared it."""
+
+    frame: Frame
+    tensor: np.ndarray | None = None
+    preprocess_ms: float = 0.0
+
+
+def _decoder(classifier: Any) -> Callable[..., list[Any]]:
+    """The classifier's raw-output → classes step (with its allow/deny mask), for use after ``invoke()``."""
+    decode = getattr(classifier, "decode", None)
+    if decode is not None:
+        return decode
+    return postprocess.OutputDecoder(classifier.output, classifier.labels, classifier.output_activation)
+
+
+class Stream:
+    """A running capture → classify loop. Iterate it, or pass ``on_result``, or call :meth:`run`.
+
+    Args:
+        source: A source string (see :func:`edgeml.sources.open_source`) or a :class:`FrameSource`.
+        classifier: Normally :class:`edgeml.Classifier` (its ``run`` also gives per-stage timings); anything with
+            ``classify(frame, top_k=, threshold=)`` works.
+        top_k: Classes per result.
+        threshold: Drop classes scoring below this.
+        max_frames: Stop after this many results (None: until the source ends or :meth:`stop`).
+        fps: Classify at most this many frames per second (live sources drop the rest; files are read slower).
+        retries: Consecutive source failures tolerated before giving up (None: forever for live sources, 3 for
+            files and folders). Back-off doubles from 0.1 s up to 5 s between attempts.
+        keep_frames: Keep each frame in its result (for a preview); off by default so frames die young.
+        prepare: Where a frame becomes the input tensor (resize, colour conversion, quantization): ``"capture"``
+            overlaps it with the previous frame's ``invoke()`` (the capture thread calls
+            ``classifier.preprocess``); ``"inference"`` does it on the inference thread (``classifier.run`` or
+            ``classify``). ``"auto"``: ``"capture"`` when the classifier offers ``preprocess`` and ``invoke``.
+        on_result: Called on the inference thread with each result; then iterating yields nothing.
+        source_options: Passed to ``open_source`` when ``source`` is a string.
+    """
+
+    def __init__(self, source: str | FrameSource, classifier: Any, *, top_k: int = 5, threshold: float = 0.0,
+                 max_frames: int | None = None, fps: float | None = None, retries: int | None = None,
+                 keep_frames: bool = False, on_result: Callable[[StreamResult], None] | None = None,
+                 prepare: str = "auto", **source_options: Any) -> None:
+        self.source: FrameSource = open_source(source, **source_options) if isinstance(source, str) else source
+        self.classifier = classifier
+        self.top_k, self.threshold = top_k, threshold
+        self.max_frames, self.fps = max_frames, fps
+        self.retries = retries if retries is not None else (None if self.source.live else 3)
+        self.keep_frames, self.on_result = keep_frames, on_result
+        if prepare not in ("auto", "capture", "inference"):
+            raise ValueError(f"prepare must be 'auto', 'capture' or 'inference'. Received: {prepare!r}")
+        split = all(hasattr(classifier, m) for m in ("preprocess", "invoke"))
+        if prepare == "capture" and not split:
+            raise ValueError("prepare='capture' needs a classifier with preprocess() and invoke(), like "
+                             "edgeml.Classifier. Use prepare='inference'.")
+        self.prepare = "capture" if prepare == "auto" and split else ("inference" if prepare == "auto" else prepare)
+        self._decode = _decoder(classifier) if self.prepare == "capture" else None
+        self.stats = StreamStats()
+        self.error: BaseException | None = None
+        self._stop = threading.Event()
+        self._channel = Channel(self.source.live, self.stats, self._stop, on_demand=bool(fps))
+        self._out: queue.Queue[StreamResult] = queue.Queue(maxsize=8)
+        self._threads: list[threading.Thread] = []
+        self._last_index: int | None = None
+
+    # -- control ---------------------------------------------------------------------------------------------
+    def start(self) -> Stream:
+        """Start the capture and inference threads (idempotent)."""
+        if not self._threads:
+            self.stats = self._channel.stats = StreamStats()
+            self._threads = [threading.Thread(target=self._capture, name="edgeml-capture", daemon=True),
+                             threading.Thread(target=self._infer, name="edgeml-infer", daemon=True)]
+            for t in self._threads:
+                t.start()
+        return self
+
+    def stop(self) -> None:
+        """Ask both threads to finish; returns at once (safe in a signal handler)."""
+        self._stop.set()
+
+    def join(self, timeout: float = _JOIN_TIMEOUT) -> bool:
+        """Wait up to ``timeout`` s for the threads; return True when both ended."""
+        deadline = time.monotonic() + timeout
+        for t in self._threads:
+            t.join(max(0.0, deadline - time.monotonic()))
+        alive = [t.name for t in self._threads if t.is_alive()]
+        if alive:
+            log.warning("stream threads still running after %.1f s: %s (a source read is blocked)", timeout, alive)
+        return not alive
+
+    @property
+    def running(self) -> bool:
+        """True while the inference thread runs."""
+        return any(t.is_alive() for t in self._threads[1:])
+
+    def __iter__(self) -> Iterator[StreamResult]:
+        self.start()
+        try:
+            while True:
+                try:
+                    yield self._out.get(timeout=POLL)
+                except queue.Empty:
+                    if not self.running and self._out.empty():
+                        break
+        finally:
+            self.stop()
+            self.join()
+        if self.error is not None:
+            raise self.error
+
+    def run(self) -> StreamStats:
+        """Run to the end (source exhausted, ``max_frames`` or :meth:`stop`) and return the stats."""
+        for _ in self:
+            pass
+        return self.stats
+
+    def __enter__(self) -> Stream:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+        self.join()
+
+    # -- threads ---------------------------------------------------------------------------------------------
+    def _capture(self) -> None:
+        failures, is_open = 0, False
+        try:
+            while not self._stop.is_set():
+                try:
+                    if not is_open:
+                        self.source.open()
+                        is_open = True
+                        if failures:
+                            self.stats.add("reconnects")
+                    self._channel.wait_for_space()  # back-pressure before decoding, not after
+                    if self._stop.is_set():
+                        break
+                    frame = self.source.read()
+                except ImageError as exc:  # one unreadable item; the source goes on
+                    self.stats.add("errors")
+                    log.warning("%s", exc)
+                    self._channel.put(exc)
+                    continue
+                except Exception as exc:
+                    failures += 1
+                    self.stats.add("read_failures")
+                    self._safe_close()
+                    is_open = False
+                    if self.retries is not None and failures > self.retries:
+                        self.error = exc if isinstance(exc, EdgemlError) else SourceError(
+                            f"{self.source.name!r} failed {failures} times in a row; giving up. Last error: {exc}")
+                        break
+                    delay = min(5.0, 0.1 * 2 ** (failures - 1))
+                    log.warning("%s failed (%s); reconnecting in %.1f s (attempt %d)", self.source.name, exc, delay,
+                                failures)
+                    self._stop.wait(delay)
+                    continue
+                if frame is None:  # end of a finite source
+                    break
+                failures = 0
+                self._count_gap(frame)
+                self._channel.put(self._prepared(frame))
+        finally:
+            self._channel.close()
+            if is_open:
+                self._safe_close()
+
+    def _prepared(self, frame: Frame) -> _Item | ImageError:
+        """Turn ``frame`` into its input tensor now, on the capture thread, when the split is enabled."""
+        if self.prepare != "capture":
+            return _Item(frame)
+        t = time.perf_counter()
+        try:
+            tensor = self.classifier.preprocess(frame)
+        except ImageError as exc:  # a frame the classifier cannot read: reported like an unreadable file
+            self.stats.add("errors")
+            return exc
+        return _Item(frame, tensor, (time.perf_counter() - t) * 1000.0)
+
+    def _count_gap(self, frame: Frame) -> None:
+        self.stats.add("captured")
+        if self._last_index is not None and frame.index > self._last_index + 1:
+            self.stats.add("dropped", frame.index - self._last_index - 1)
+        self._last_index = frame.index
+
+    def _safe_close(self) -> None:
+        try:
+            self.source.close()
+        except Exception as exc:  # a dying camera may fail to close too; reopening is what matters
+            log.debug("closing %s failed: %s", self.source.name, exc)
+
+    def _infer(self) -> None:
+        period = 1.0 / self.fps if self.fps else 0.0
+        next_due = time.monotonic()
+        try:
+            while not self._stop.is_set():
+                if period:
+                    if self._stop.wait(max(0.0, next_due - time.monotonic())):
+                        break
+                    next_due = max(next_due + period, time.monotonic() - period)
+                try:
+                    item = self._channel.get()
+                except Closed:
+                    break
+                result = self._classify(item)
+                if isinstance(item, _Item):
+                    self.stats.record(result.latency_ms)
+                self._emit(result)
+                if self.max_frames is not None and self.stats.frames >= self.max_frames:
+                    break
+        except BaseException as exc:
+            self.error = exc
+        finally:
+            self._stop.set()
+
+    def _classify(self, item: _Item | ImageError) -> StreamResult:
+        if not isinstance(item, _Item):
+            return StreamResult(-1, time.time(), (), 0.0, self.source.name, error=str(item))
+        frame, timings = item.frame, {}
+        if item.tensor is not None and self._decode is not None:
+            t0 = time.perf_counter()
+            raw = self.classifier.invoke(item.tensor)
+            t1 = time.perf_counter()
+            results = self._decode(raw, self.top_k, self.threshold)
+            t2 = time.perf_counter()
+            timings = {"preprocess": item.preprocess_ms, "invoke": (t1 - t0) * 1000.0,
+                       "postprocess": (t2 - t1) * 1000.0}
+            timings["total"] = sum(timings.values())
+        elif hasattr(self.classifier, "run"):  # edgeml.Classifier: results plus per-stage timings
+            prediction = self.classifier.run(frame, top_k=self.top_k, threshold=self.threshold)
+            results, timings = prediction.results, prediction.timings.to_dict()
+        else:
+            results = self.classifier.classify(frame, top_k=self.top_k, threshold=self.threshold)
+        now = time.monotonic()
+        return StreamResult(frame.index, time.time() - (now - frame.timestamp), tuple(results),
+                            (now - frame.timestamp) * 1000.0, frame.source,
+                            frame=frame if self.keep_frames else None, timings=timings)
+
+    def _emit(self, result: StreamResult) -> None:
+        if self.on_result is not None:
+            self.on_result(result)
+            return
+        while not self._stop.is_set():
+            try:
+                self._out.put(result, timeout=POLL)
+                return
+            except queue.Full:
+                continue
+
+
+def stream(source: str | FrameSource, classifier: Any, **kwargs: Any) -> Stream:
+    """Return a :class:`Stream` classifying ``source`` with ``classifier``; iterate it to get results.
+
+    Example::
+
+        clf = edgeml.Classifier("model_int8.tflite")
+        for result in edgeml.stream("video:street.avi", clf, top_k=3, max_frames=100):
+            print(result.to_dict())
+
+    Keyword arguments are those of :class:`Stream` (``top_k``, ``max_frames``, ``fps``, ``on_result``, ...) and
+    the source options of :func:`edgeml.sources.open_source` (``loop``, ``realtime``, ``size``, ...).
+    """
+    return Stream(source, classifier, **kwargs)

@@ -228,7 +228,7 @@ def run_bench(
         "frame": f"{frames[0].width}x{frames[0].height}",
         "frame_format": frames[0].format,
         "input": f"{spec.dtype_name}{list(spec.shape)}",
-        "input_path": quantize.InputQuantizer.for_input(spec, classifier.preprocessing, classifier.channels).kind,
+        "input_path": classifier.input_path,
         "resize": classifier.preprocessing.resize,
         "resize_backend": backend(),
         "interpreter": classifier.backend,

@@ -24,9 +24,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from edgeml.errors import ImageError
+from edgeml.errors import ImageError, InvalidArgumentError
 
-__all__ = ["FORMATS", "Frame"]
+__all__ = ["FORMATS", "Frame", "parse_size"]
 
 RGB, BGR, RGBX, BGRX, GRAY, I420, NV12 = "RGB", "BGR", "RGBX", "BGRX", "GRAY", "I420", "NV12"
 FORMATS = (RGB, BGR, RGBX, BGRX, GRAY, I420, NV12)
@@ -79,7 +79,19 @@ class Frame:
                 f"Received: shape={px.shape}, width={self.width}, height={self.height}."
             )
 
-    @classmethod
-    def from_rgb(cls, pixels: np.ndarray, **kwargs: object) -> Frame:
-        """Wrap an RGB ``(H, W, 3)`` array."""
-        return cls(pixels, RGB, **kwargs)  # type: ignore[arg-type]
+
+def parse_size(text: str, layout: str = "WxH") -> tuple[int, int]:
+    """Parse a size written ``AxB`` (e.g. ``"640x480"``) into its two positive integers, in the order written.
+
+    Args:
+        text: The size, ``x`` or ``X`` between the numbers.
+        layout: How the caller's users write it (``"WxH"`` for frames, ``"HxW"`` for tensors), for the message.
+
+    Raises:
+        InvalidArgumentError: Not two positive integers separated by ``x``.
+    """
+    a, sep, b = str(text).strip().lower().partition("x")
+    if not sep or not a.isdigit() or not b.isdigit() or int(a) < 1 or int(b) < 1:
+        example = "640x480" if layout == "WxH" else "224x224"
+        raise InvalidArgumentError(f"Bad size {text!r}: write {layout} with positive integers, e.g. {example}.")
+    return int(a), int(b)

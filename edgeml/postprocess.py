@@ -12,19 +12,17 @@ from typing import Any
 
 import numpy as np
 
-from edgeml.errors import LabelsError
+from edgeml.errors import InvalidArgumentError, LabelsError
 from edgeml.tensors import TensorSpec
 
 __all__ = [
     "Classification",
     "OutputDecoder",
-    "classify_output",
     "dequantize",
     "label_mask",
     "resolve_activation",
     "softmax",
     "to_scores",
-    "top_k",
     "top_k_indices",
 ]
 
@@ -150,20 +148,6 @@ def top_k_indices(values: np.ndarray, k: int, candidates: np.ndarray | None = No
     return order if candidates is None else candidates[order]
 
 
-def top_k(scores: np.ndarray, labels: Sequence[str] | None, k: int = 5, threshold: float = 0.0) -> list[Classification]:
-    """Return up to ``k`` classes by descending score, keeping those with ``score >= threshold``.
-
-    Ties are broken by the lower class index, so results are deterministic.
-    """
-    if k < 1:
-        raise ValueError(f"top_k must be >= 1. Received: {k}")
-    return [
-        Classification(int(i), labels[i] if labels and labels[i] else str(int(i)), float(scores[i]))
-        for i in top_k_indices(scores, k)
-        if scores[i] >= threshold
-    ]
-
-
 def resolve_activation(spec: TensorSpec, activation: str | None) -> str:
     """Return ``activation``, deciding ``"auto"`` from the tensor when its quantization gives it away.
 
@@ -227,7 +211,7 @@ class OutputDecoder:
             threshold: Drop classes whose probability is below this.
         """
         if k < 1:
-            raise ValueError(f"top_k must be >= 1. Received: {k}")
+            raise InvalidArgumentError(f"top_k must be >= 1. Received: {k}")
         raw = output.reshape(-1)
         keep = self.mask
         if self._integer:
@@ -257,19 +241,6 @@ class OutputDecoder:
             Classification(i, names[i] if names and names[i] else str(i), float(score))
             for i, score in zip(indices, scores, strict=True)
         ]
-
-
-def classify_output(
-    output: np.ndarray,
-    spec: TensorSpec,
-    labels: Sequence[str] | None = None,
-    k: int = 5,
-    threshold: float = 0.0,
-    activation: str = "auto",
-    mask: np.ndarray | None = None,
-) -> list[Classification]:
-    """Return the top ``k`` classes of a raw output tensor (a one-off :class:`OutputDecoder`)."""
-    return OutputDecoder(spec, labels, activation, mask)(np.asarray(output), k, threshold)
 
 
 def label_mask(

@@ -21,6 +21,7 @@ import numpy as np
 
 from edgeml.frame import BGR, BGRX, GRAY, I420, NV12, RGB, RGBX, Frame
 from edgeml.service.notify import Watchdog
+from edgeml.settings import RunSettings
 from edgeml.streaming import Stream, StreamResult
 
 log = logging.getLogger("edgeml.cli")
@@ -28,17 +29,17 @@ log = logging.getLogger("edgeml.cli")
 _SIZED = ("picamera2", "usb", "v4l2")  # cameras asked for frames at the model's input size
 
 
-def run_stream(args: argparse.Namespace, clf: Any) -> int:
-    """Classify ``args.source`` until it ends, ``--max-frames`` is reached, or a signal arrives."""
-    scheme = args.source.partition(":")[0]
+def run_stream(args: argparse.Namespace, clf: Any, settings: RunSettings) -> int:
+    """Classify ``settings.source`` until it ends, ``--max-frames`` is reached, or a signal arrives."""
+    source = str(settings.source)
+    scheme = source.partition(":")[0]
     options: dict[str, Any] = {"loop": args.loop, "realtime": args.realtime}
     if scheme in _SIZED:
         options["size"] = (clf.width, clf.height)
     if scheme == "picamera2":
         options["preview"] = args.preview
-    if args.max_frames is not None and args.max_frames < 1:
-        args.parser.error(f"--max-frames must be >= 1. Received: {args.max_frames}")
-    stream = Stream(args.source, clf, top_k=args.top_k, threshold=args.threshold, max_frames=args.max_frames,
+        options["lores_format"] = settings.camera_format
+    stream = Stream(source, clf, top_k=args.top_k, threshold=args.threshold, max_frames=args.max_frames,
                     fps=args.fps, keep_frames=args.preview, **options)
     window = _open_preview() if args.preview else None
     # Under the kiosk unit (`edgeml service install`, Type=notify, WatchdogSec): READY once the model is loaded,
@@ -46,14 +47,16 @@ def run_stream(args: argparse.Namespace, clf: Any) -> int:
     watchdog = Watchdog.from_env()
     watchdog.ready()
     with _stop_on_signals(stream) as received:
-        for result in stream:
-            _print(result, args.json)
-            watchdog.ping()
-            if window is not None and not _show(window, stream, result):
-                stream.stop()
-    if received:
-        print(f"edgeml classify: stopped by {received[0]}", file=sys.stderr)
-    print(f"edgeml classify: {stream.stats.summary()}", file=sys.stderr)
+        try:
+            for result in stream:
+                _print(result, args.json)
+                watchdog.ping()
+                if window is not None and not _show(window, stream, result):
+                    stream.stop()
+        finally:  # the stats line is printed however the stream ended, a failure included
+            if received:
+                print(f"edgeml classify: stopped by {received[0]}", file=sys.stderr)
+            print(f"edgeml classify: {stream.stats.summary()}", file=sys.stderr)
     return 1 if stream.stats.errors else 0
 
 

@@ -6,23 +6,42 @@ import argparse
 import json
 import sys
 import time
+from typing import Any
+
+from edgeml.cli._args import (
+    add_run_options,
+    board_for,
+    positive_float,
+    positive_int,
+    probability,
+    run_options,
+    show_settings,
+)
+
+CAMERA_FORMATS = ("YUV420", "RGB888", "BGR888", "XRGB8888", "XBGR8888")  # picamera2's names: boards.LORES_TO_FRAME
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "classify", help="classify image files or a camera/video stream with a .tflite model",
         description="Classify image files, or a stream with --source (picamera2[:N], usb:N, v4l2:/dev/videoN, "
-                    "video:PATH, images:DIR_OR_GLOB, synthetic). Frames are never written to disk or sent anywhere.")
+                    "video:PATH, images:DIR_OR_GLOB, synthetic, or camera: this board's camera). Frames are never "
+                    "written to disk or sent anywhere. Settings resolve as argument > board profile > model > "
+                    "default; -v shows where each came from.")
     p.add_argument("--model", "-m", required=True, help="the .tflite model")
     p.add_argument("--labels", help="labels file (default: the labels embedded in the model)")
-    p.add_argument("--top-k", type=int, default=5, help="classes to show per image (default: 5)")
-    p.add_argument("--threshold", type=float, default=0.0, help="hide classes scoring below this (default: 0)")
-    p.add_argument("--threads", type=int, default=None, help="interpreter threads (default: the backend's)")
+    p.add_argument("--top-k", type=positive_int, default=5, help="classes to show per image (default: 5)")
+    p.add_argument("--threshold", type=probability, default=0.0,
+                   help="hide classes scoring below this probability, 0..1 (default: 0)")
+    add_run_options(p)
     p.add_argument("--json", action="store_true",
                    help="one JSON object per line: path or frame/timestamp, results, latency_ms")
-    p.add_argument("--source", help="stream source instead of IMAGE files, e.g. picamera2, usb:0, video:a.mp4")
-    p.add_argument("--max-frames", type=int, default=None, help="stop after N classified frames")
-    p.add_argument("--fps", type=float, default=None, help="classify at most N frames per second")
+    p.add_argument("--source", help="stream source instead of IMAGE files, e.g. picamera2, usb:0, video:a.mp4, "
+                                    "or camera (the board profile's camera)")
+    p.add_argument("--camera-format", choices=CAMERA_FORMATS, default=None,
+                   help="picamera2 lores format (default: the board's: YUV420 on Pi 4 and older, RGB888 on Pi 5)")
+    p.add_argument("--max-frames", type=positive_int, default=None, help="stop after N classified frames")
+    p.add_argument("--fps", type=positive_float, default=None, help="classify at most N frames per second")
     p.add_argument("--realtime", action="store_true", help="pace a video file like a camera (drops when slow)")
     p.add_argument("--loop", action="store_true", help="restart a video or image folder at its end")
     p.add_argument("--preview", action="store_true", help="show frames with the top label (needs a display)")
@@ -32,30 +51,37 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from edgeml.classifier import Classifier
+    from edgeml.settings import resolve_settings
 
-    if args.top_k < 1:
-        args.parser.error(f"--top-k must be >= 1. Received: {args.top_k}")
     if bool(args.images) == bool(args.source):
         args.parser.error("give either IMAGE files or --source SRC (exactly one of them)")
-    stream_only = [f for f in ("max_frames", "fps", "realtime", "loop", "preview") if getattr(args, f)]
+    stream_only = [f for f in ("max_frames", "fps", "realtime", "loop", "preview", "camera_format")
+                   if getattr(args, f)]
     if args.images and stream_only:
         args.parser.error(f"--{stream_only[0].replace('_', '-')} applies to --source streams only")
-    clf = Classifier(args.model, labels=args.labels, num_threads=args.threads)
+    options = run_options(args)
+    options["board"] = board_for(options["board"])
+    clf = Classifier(args.model, labels=args.labels, num_threads=options["threads"], device=options["device"],
+                     fallback=options["fallback"], board=options["board"])
+    source = None
     if args.source:
+        source = resolve_settings(source=args.source, camera_format=args.camera_format, board=options["board"])
+    show_settings(clf.settings, source)
+    if source is not None:
         from edgeml.cli._stream import run_stream
 
-        return run_stream(args, clf)
+        return run_stream(args, clf, source)
     return _classify_files(args, clf)
 
 
-def _classify_files(args: argparse.Namespace, clf: object) -> int:
+def _classify_files(args: argparse.Namespace, clf: Any) -> int:
     from edgeml.errors import ImageError
 
     failed = 0
     for path in args.images:
         start = time.perf_counter()
         try:
-            results = clf.classify(path, top_k=args.top_k, threshold=args.threshold)  # type: ignore[attr-defined]
+            results = clf.classify(path, top_k=args.top_k, threshold=args.threshold)
         except ImageError as exc:
             # One bad file must not lose the rest of the batch: report it and go on.
             failed += 1

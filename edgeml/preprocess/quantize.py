@@ -18,11 +18,11 @@ from typing import Any
 
 import numpy as np
 
-from edgeml.preprocess.geometry import input_size
+from edgeml.errors import InvalidArgumentError
 from edgeml.preprocess.settings import Preprocessing
 from edgeml.tensors import TensorSpec
 
-__all__ = ["InputQuantizer", "identity_offset", "per_channel", "to_input_tensor"]
+__all__ = ["InputQuantizer", "identity_offset", "lookup_table", "per_channel"]
 
 
 def per_channel(values: Sequence[float], channels: int) -> np.ndarray:
@@ -31,7 +31,7 @@ def per_channel(values: Sequence[float], channels: int) -> np.ndarray:
     if arr.size == 1:
         return np.full(channels, arr.item(), dtype=np.float64)
     if arr.size != channels:
-        raise ValueError(f"Expected 1 or {channels} per-channel values. Received: {list(values)}")
+        raise InvalidArgumentError(f"Expected 1 or {channels} per-channel values. Received: {list(values)}")
     return arr
 
 
@@ -123,23 +123,3 @@ class InputQuantizer:
     def pad(self, value: int) -> np.ndarray:
         """Return the input value of pixel ``value`` per channel, ``(channels,)`` of ``dtype``."""
         return self.table[:, value]
-
-
-def to_input_tensor(pixels: np.ndarray, spec: TensorSpec, prep: Preprocessing = Preprocessing()) -> np.ndarray:
-    """Turn resized pixels into a new input tensor (the allocation-per-call path; Classifier writes in place).
-
-    Args:
-        pixels: uint8, ``(H, W, C)`` or ``(H, W)`` for one channel, already at the model's input size.
-        spec: The model's input tensor (from ``Classifier.input``).
-        prep: The normalisation the model was trained with.
-
-    Returns:
-        An array of ``spec.shape`` and ``spec.dtype``. For uint8 models whose quantization cancels the
-        normalisation this is the pixel bytes themselves (a view when possible).
-    """
-    h, w, c = input_size(spec)
-    batch = pixels.reshape(1, h, w, c)
-    quantizer = InputQuantizer.for_input(spec, prep, c)
-    if quantizer.kind == "copy":
-        return batch
-    return quantizer.apply(batch[0], np.empty((h, w, c), spec.dtype)).reshape(spec.shape)

@@ -7,64 +7,95 @@ exact equivalent, an affine ``Image.transform``, runs a float filter per pixel (
 Without OpenCV, edgeml therefore resamples with numpy in two separable fixed-point passes (8-bit weights, one
 rounding like OpenCV's), about twice as fast as that transform.
 
-The backend is chosen once, lazily, on first use: OpenCV if ``import cv2`` works and the environment variable
-``EDGEML_NO_OPENCV`` is not set (to 1/true/yes), else numpy. :func:`set_backend` overrides it.
+A backend is a :class:`Resampler` value. Each input plan captures one when it is made, so a Classifier keeps the
+backend it was built with; the process default is chosen on first use (never at import): OpenCV if ``import cv2``
+works and the environment variable ``EDGEML_NO_OPENCV`` is not set (to 1/true/yes), else numpy.
+:func:`set_backend` changes the default for plans made afterwards.
 """
 
 from __future__ import annotations
 
 import functools
 import os
+from dataclasses import dataclass, field
 from types import ModuleType
 
 import numpy as np
 
 from edgeml._optional import require
-from edgeml.errors import MissingDependencyError
+from edgeml.errors import ImageError, InvalidArgumentError, MissingDependencyError
 from edgeml.preprocess.geometry import Box, placement
 from edgeml.preprocess.settings import Preprocessing
 
-__all__ = ["BACKENDS", "backend", "cv2_module", "numpy_resize", "resize", "resize_box", "set_backend"]
+__all__ = ["BACKENDS", "Resampler", "backend", "current", "cv2_module", "numpy_resize", "resize", "resize_box",
+           "set_backend"]
 
 BACKENDS = ("opencv", "numpy")
-_state: dict[str, object] = {}
+_NO_OPENCV = "EDGEML_NO_OPENCV"  # set to 1/true/yes: resize with numpy even where OpenCV is installed
+
+
+@dataclass(frozen=True)
+class Resampler:
+    """A resize backend: ``"opencv"`` (with its module) or ``"numpy"``. Plans capture one; see :func:`current`."""
+
+    name: str
+    cv2: ModuleType | None = field(default=None, compare=False, repr=False)
+
+    @classmethod
+    def choose(cls, name: str = "auto") -> Resampler:
+        """Return the resampler called ``name``; ``"auto"``: OpenCV when importable and not disabled by
+        ``EDGEML_NO_OPENCV``, else numpy.
+
+        Raises:
+            MissingDependencyError: ``"opencv"`` was asked for but cv2 cannot be imported.
+            InvalidArgumentError: Unknown name.
+        """
+        if name not in ("auto", *BACKENDS):
+            raise InvalidArgumentError(f"Unknown resize backend {name!r}. Valid: auto, {', '.join(BACKENDS)}")
+        if name == "numpy":
+            return cls("numpy")
+        if name == "opencv":
+            return cls("opencv", require("cv2"))
+        if os.environ.get(_NO_OPENCV, "").lower() in ("1", "true", "yes"):
+            return cls("numpy")
+        try:
+            return cls("opencv", require("cv2"))
+        except MissingDependencyError:
+            return cls("numpy")
+
+
+_default: list[Resampler] = []  # the process default, decided on first use (never at import)
+
+
+def current() -> Resampler:
+    """Return the process-default resampler, deciding it (and importing cv2) on the first call."""
+    if not _default:
+        _default.append(Resampler.choose("auto"))
+    return _default[0]
 
 
 def set_backend(name: str = "auto") -> str:
-    """Choose the resize backend: ``"opencv"``, ``"numpy"`` or ``"auto"`` (decide again on next use).
+    """Set the process-default resize backend: ``"opencv"``, ``"numpy"`` or ``"auto"``; return the one in use.
+
+    Plans made before keep the resampler they were made with (a Classifier built earlier keeps its backend).
 
     Raises:
         MissingDependencyError: ``"opencv"`` was asked for but cv2 cannot be imported.
-        ValueError: Unknown name.
+        InvalidArgumentError: Unknown name.
     """
-    if name not in ("auto", *BACKENDS):
-        raise ValueError(f"Unknown resize backend {name!r}. Valid: auto, {', '.join(BACKENDS)}")
-    _state.clear()
-    if name == "opencv":
-        _state["cv2"] = require("cv2")
-    if name != "auto":
-        _state["name"] = name
-    return backend() if name == "auto" else name
+    chosen = Resampler.choose(name)
+    _default[:] = [chosen]
+    return chosen.name
 
 
 def backend() -> str:
-    """Return the resize backend in use, deciding it (and importing cv2) on the first call."""
-    name = _state.get("name")
-    if name is None:
-        name = "numpy"
-        if os.environ.get("EDGEML_NO_OPENCV", "").lower() not in ("1", "true", "yes"):
-            try:
-                _state["cv2"] = require("cv2")
-                name = "opencv"
-            except MissingDependencyError:
-                pass
-        _state["name"] = name
-    return str(name)
+    """Return the name of the process-default resize backend (``"opencv"`` or ``"numpy"``)."""
+    return current().name
 
 
 def cv2_module() -> ModuleType | None:
-    """Return the cv2 module when the OpenCV backend is in use, else None."""
-    return _state.get("cv2") if backend() == "opencv" else None  # type: ignore[return-value]
+    """Return the cv2 module when the process-default backend is OpenCV, else None."""
+    return current().cv2
 
 
 @functools.lru_cache(maxsize=64)
@@ -118,7 +149,8 @@ def numpy_resize(pixels: np.ndarray, size_hw: tuple[int, int], out: np.ndarray |
     return out
 
 
-def resize_box(pixels: np.ndarray, box: Box, size_hw: tuple[int, int], out: np.ndarray | None = None) -> np.ndarray:
+def resize_box(pixels: np.ndarray, box: Box, size_hw: tuple[int, int], out: np.ndarray | None = None,
+               resampler: Resampler | None = None) -> np.ndarray:
     """Resample ``box`` of ``pixels`` to ``size_hw`` (bilinear, half-pixel centres).
 
     Args:
@@ -126,6 +158,7 @@ def resize_box(pixels: np.ndarray, box: Box, size_hw: tuple[int, int], out: np.n
         box: ``(left, top, right, bottom)`` source region.
         size_hw: Output ``(height, width)``.
         out: Optional uint8 array of the output shape to write into (may be a view into a larger array).
+        resampler: The backend; None: :func:`current`.
 
     Returns:
         ``out`` when given, else a new array (or a view of ``pixels`` when the box already has the size).
@@ -138,12 +171,12 @@ def resize_box(pixels: np.ndarray, box: Box, size_hw: tuple[int, int], out: np.n
             return crop
         out[...] = crop
         return out
-    cv2 = cv2_module()
+    cv2 = (resampler or current()).cv2
     if cv2 is not None:
         result = cv2.resize(crop, (w, h), dst=out, interpolation=cv2.INTER_LINEAR)
     else:
         if crop.ndim == 3 and not 1 <= crop.shape[2] <= 4:
-            raise ValueError(f"Cannot resize {crop.shape[2]}-channel pixels; expected 1, 3 or 4.")
+            raise ImageError(f"Cannot resize {crop.shape[2]}-channel pixels; expected 1, 3 or 4.")
         result = numpy_resize(crop, size_hw, out)
     if out is not None and result is not out:
         out[...] = result.reshape(out.shape)

@@ -6,7 +6,9 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal
 
-__all__ = ["RESIZE_MODES", "Preprocessing", "resolve_preprocessing"]
+from edgeml.errors import InvalidArgumentError
+
+__all__ = ["RESIZE_MODES", "Preprocessing", "preprocessing_fields", "resolve_preprocessing"]
 
 ResizeMode = Literal["stretch", "center_crop", "letterbox"]
 RESIZE_MODES = ("stretch", "center_crop", "letterbox")
@@ -38,16 +40,16 @@ class Preprocessing:
 
     def __post_init__(self) -> None:
         if self.resize not in RESIZE_MODES:
-            raise ValueError(f"resize must be 'stretch', 'center_crop' or 'letterbox'. Received: {self.resize!r}")
+            raise InvalidArgumentError(f"resize must be 'stretch', 'center_crop' or 'letterbox'. Received: {self.resize!r}")
         if not 0.0 < self.crop_fraction <= 1.0:
-            raise ValueError(f"crop_fraction must be in (0, 1]. Received: {self.crop_fraction}")
+            raise InvalidArgumentError(f"crop_fraction must be in (0, 1]. Received: {self.crop_fraction}")
         object.__setattr__(self, "mean", tuple(float(m) for m in self.mean))
         object.__setattr__(self, "std", tuple(float(s) for s in self.std))
         if not self.mean or not self.std or any(s <= 0 for s in self.std):
-            raise ValueError(f"mean and std need at least one value and std must be > 0. Received: "
+            raise InvalidArgumentError(f"mean and std need at least one value and std must be > 0. Received: "
                              f"mean={self.mean}, std={self.std}")
         if not 0 <= int(self.pad_value) <= 255 or int(self.pad_value) != self.pad_value:
-            raise ValueError(f"pad_value must be an integer pixel value 0..255. Received: {self.pad_value!r}")
+            raise InvalidArgumentError(f"pad_value must be an integer pixel value 0..255. Received: {self.pad_value!r}")
         object.__setattr__(self, "pad_value", int(self.pad_value))
 
     def to_dict(self) -> dict[str, Any]:
@@ -73,7 +75,7 @@ class Preprocessing:
         return cls(**known)
 
 
-def _as_mapping(source: Preprocessing | Mapping[str, Any] | Any | None) -> dict[str, Any]:
+def preprocessing_fields(source: Preprocessing | Mapping[str, Any] | Any | None) -> dict[str, Any]:
     """Return the preprocessing fields ``source`` sets (a Preprocessing, a mapping, or an object with attributes)."""
     if source is None:
         return {}
@@ -81,7 +83,7 @@ def _as_mapping(source: Preprocessing | Mapping[str, Any] | Any | None) -> dict[
         return source.to_dict()
     nested = source.get("preprocessing") if isinstance(source, Mapping) else getattr(source, "preprocessing", None)
     if nested is not None and nested is not source:
-        return _as_mapping(nested)
+        return preprocessing_fields(nested)
     names = {f.name for f in fields(Preprocessing)}
     if isinstance(source, Mapping):
         return {k: v for k, v in source.items() if k in names and v is not None}
@@ -111,9 +113,9 @@ def resolve_preprocessing(
         **overrides: Single fields set explicitly, e.g. ``resize="center_crop"``.
 
     Raises:
-        ValueError: A resolved value is invalid (the message names it).
+        InvalidArgumentError: A resolved value is invalid (the message names it).
     """
     merged: dict[str, Any] = {}
     for level in (model, board, explicit, overrides):
-        merged.update(_as_mapping(level))
+        merged.update(preprocessing_fields(level))
     return Preprocessing.from_dict(merged)

@@ -31,7 +31,7 @@ __all__ = ["SCHEMES", "BaseSource", "FrameSource", "Pacer", "open_source"]
 
 # scheme -> (module, factory, options it accepts)
 SCHEMES: dict[str, tuple[str, str, frozenset[str]]] = {
-    "picamera2": ("edgeml.sources.picam", "from_spec", frozenset({"size", "preview"})),
+    "picamera2": ("edgeml.sources.picam", "from_spec", frozenset({"size", "preview", "lores_format"})),
     "usb": ("edgeml.sources.camera", "from_spec", frozenset({"size"})),
     "v4l2": ("edgeml.sources.camera", "from_spec", frozenset({"size"})),
     "video": ("edgeml.sources.video", "from_spec", frozenset({"loop", "realtime", "decode_threads"})),
@@ -48,7 +48,8 @@ def open_source(spec: str, **options: Any) -> FrameSource:
         **options: Backend options; ``None`` and ``False`` values are ignored. ``size=(w, h)`` (cameras: the frame
             size to ask for, e.g. the model input), ``loop`` (video, images), ``realtime`` (video, synthetic: pace
             frames at the file's frame rate, dropping when the reader is slow), ``fps`` (synthetic),
-            ``decode_threads`` (video), ``preview`` (picamera2: also keep the main stream).
+            ``decode_threads`` (video), ``preview`` (picamera2: also keep the main stream), ``lores_format``
+            (picamera2: its name for the lores stream's format, e.g. the board profile's ``"YUV420"``).
 
     Raises:
         InvalidSourceError: Unknown scheme, or an option the backend does not take.

@@ -29,7 +29,9 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
+from edgeml.errors import InvalidArgumentError, InvalidSourceError
 from edgeml.frame import Frame
+from edgeml.frame import parse_size as parse_wh
 
 __all__ = ["BaseSource", "FrameSource", "Pacer", "parse_size"]
 
@@ -129,14 +131,13 @@ class Pacer:
 
 
 def parse_size(text: str, spec: str) -> tuple[int, int]:
-    """Parse ``"WxH"`` (e.g. ``"640x480"``) into ``(width, height)``.
+    """Parse ``"WxH"`` (e.g. ``"640x480"``) in source ``spec`` into ``(width, height)``.
 
     Raises:
         InvalidSourceError: Not two positive integers separated by ``x``.
     """
-    from edgeml.errors import InvalidSourceError
-
-    w, sep, h = text.lower().partition("x")
-    if not sep or not w.isdigit() or not h.isdigit() or int(w) < 1 or int(h) < 1:
-        raise InvalidSourceError(f"Bad frame size {text!r} in source {spec!r}. Write WIDTHxHEIGHT, e.g. 640x480.")
-    return int(w), int(h)
+    try:
+        return parse_wh(text)
+    except InvalidArgumentError as exc:
+        raise InvalidSourceError(f"Bad frame size {text!r} in source {spec!r}. Write WIDTHxHEIGHT, e.g. "
+                                 "640x480.") from exc

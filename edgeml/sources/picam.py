@@ -21,7 +21,7 @@ import numpy as np
 
 from edgeml._optional import require
 from edgeml.errors import InvalidSourceError, SourceError
-from edgeml.frame import BGR, BGRX, I420, Frame
+from edgeml.frame import BGR, BGRX, I420, RGB, RGBX, Frame
 from edgeml.sources.base import BaseSource
 
 __all__ = ["PiCameraSource", "from_spec", "lores_size", "view_rows"]
@@ -29,7 +29,8 @@ __all__ = ["PiCameraSource", "from_spec", "lores_size", "view_rows"]
 log = logging.getLogger(__name__)
 
 # picamera2 format name -> (edgeml format, bytes per pixel of the first plane)
-_FORMATS = {"YUV420": (I420, 1), "RGB888": (BGR, 3), "XRGB8888": (BGRX, 4)}
+_FORMATS = {"YUV420": (I420, 1), "RGB888": (BGR, 3), "BGR888": (RGB, 3), "XRGB8888": (BGRX, 4),
+            "XBGR8888": (RGBX, 4)}
 PREVIEW_SIZE = (640, 480)
 
 
@@ -72,11 +73,15 @@ class PiCameraSource(BaseSource):
     """
 
     def __init__(self, camera_num: int = 0, size: tuple[int, int] = (224, 224), preview: bool = False,
-                 name: str = "") -> None:
+                 name: str = "", lores_format: str | None = None) -> None:
         super().__init__(name or f"picamera2:{camera_num}", live=True)
         self.camera_num = camera_num
         self.size = size
         self.preview = preview
+        if lores_format is not None and lores_format not in _FORMATS:
+            raise InvalidSourceError(f"{self.name!r}: lores format must be one of {', '.join(_FORMATS)} "
+                                     f"(picamera2's names). Received: {lores_format!r}")
+        self.lores_format = lores_format  # None: YUV420 on VC4 (Pi 4 and older, the only choice), else RGB888
         self.platform = ""
         self.lores: dict[str, Any] = {}
         self._cam: Any = None
@@ -97,7 +102,7 @@ class PiCameraSource(BaseSource):
             main_size = (max(PREVIEW_SIZE[0], self.size[0]), max(PREVIEW_SIZE[1], self.size[1])) \
                 if self.preview else tuple(v + v % 2 for v in self.size)
             lores = lores_size(self.size, main_size)  # type: ignore[arg-type]
-            fmt = "YUV420" if platform == "VC4" else "RGB888"
+            fmt = self.lores_format or ("YUV420" if platform == "VC4" else "RGB888")
             config = cam.create_video_configuration(
                 main={"size": main_size, "format": "XRGB8888"}, lores={"size": lores, "format": fmt},
                 buffer_count=4, queue=False, display=None, encode=None)
@@ -159,9 +164,10 @@ class PiCameraSource(BaseSource):
                 cam.close()
 
 
-def from_spec(spec: str, scheme: str, target: str, *, size: Any = None, preview: bool = False) -> PiCameraSource:
-    """Build from ``picamera2`` or ``picamera2:N``."""
+def from_spec(spec: str, scheme: str, target: str, *, size: Any = None, preview: bool = False,
+              lores_format: str | None = None) -> PiCameraSource:
+    """Build from ``picamera2`` or ``picamera2:N`` (``lores_format``: picamera2's name, from the board profile)."""
     if target and not target.isdigit():
         raise InvalidSourceError(f"{spec!r}: picamera2 takes a camera index, e.g. picamera2:0.")
     wh = (int(size[0]), int(size[1])) if size else (224, 224)
-    return PiCameraSource(int(target or 0), wh, preview=preview, name=spec)
+    return PiCameraSource(int(target or 0), wh, preview=preview, name=spec, lores_format=lores_format)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from edgeml.streaming.stats import StreamStats
@@ -24,8 +25,9 @@ class Channel:
     """
 
     def __init__(self, live: bool, stats: StreamStats, stop: threading.Event, depth: int = 2,
-                 on_demand: bool = False) -> None:
+                 on_demand: bool = False, on_drop: Callable[[Any], None] | None = None) -> None:
         self.live, self.stats, self.stop = live, stats, stop
+        self.on_drop = on_drop  # told of each stale item replaced in the latest-frame slot (to recycle its buffer)
         self.depth = 1 if live else depth
         self.on_demand = on_demand and not live
         self._items: list[Any] = []
@@ -48,7 +50,10 @@ class Channel:
     def put(self, item: Any) -> None:
         with self._cond:
             if self.live and self._items:
-                self._items.clear()  # the stale frame is dropped and counted, never queued
+                for stale in self._items:  # the stale frame is dropped and counted, never queued
+                    if self.on_drop is not None:
+                        self.on_drop(stale)
+                self._items.clear()
                 self.stats.add("dropped")
             while len(self._items) >= self.depth and not self.stop.is_set():
                 self._cond.wait(POLL)  # back-pressure: the reader waits for the interpreter

@@ -12,9 +12,12 @@ How frames travel from the capture thread to the inference thread depends on the
 - finite sources read as fast as possible (files, folders) use a **two-frame queue with back-pressure**: the
   reader waits for the interpreter, so no frame is decoded only to be dropped and none is skipped.
 
-By default the capture thread also turns each frame into the model's input tensor (``classifier.preprocess``:
-crop, resize and colour conversion of the region used), so that work overlaps the previous frame's ``invoke()``
-and the inference thread only runs the interpreter and picks the top classes (``prepare="capture"``).
+Frames go through the classifier's :class:`~edgeml.pipeline.Pipeline`, the same composition and fast path as
+``Classifier.run``. By default the capture thread also turns each frame into the model's input values with the
+pipeline's cached plan (crop, resize and colour conversion of the region used) into a reused staging buffer, so that
+work overlaps the previous frame's ``invoke()`` and the inference thread only copies it in, runs the interpreter and
+picks the top classes (``prepare="capture"``). ``prepare="inference"`` writes straight into the interpreter's input
+tensor on the inference thread instead (no copy, no overlap).
 
 When the source fails (camera unplugged, read error) the capture thread closes it and reopens it with exponential
 back-off, counting ``read_failures`` and ``reconnects``; an unreadable item (a corrupt image) is delivered as a
@@ -31,18 +34,23 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from edgeml import postprocess
-from edgeml.errors import EdgemlError, ImageError, SourceError
+from edgeml.errors import EdgemlError, ImageError, InvalidArgumentError, SourceError
 from edgeml.frame import Frame
+from edgeml.pipeline import Pipeline
 from edgeml.sources import FrameSource, open_source
 from edgeml.streaming.channel import POLL, Channel, Closed
 from edgeml.streaming.stats import StreamResult, StreamStats
 
-__all__ = ["Stream", "StreamResult", "StreamStats", "stream"]
+if TYPE_CHECKING:
+    from edgeml.classifier import Classifier
+
+__all__ = ["PREPARE", "Stream", "StreamResult", "StreamStats", "stream"]
+
+PREPARE = ("auto", "capture", "inference")
 
 log = logging.getLogger(__name__)
 _JOIN_TIMEOUT = 5.0
@@ -54,15 +62,7 @@ class _Item:
 
     frame: Frame
     tensor: np.ndarray | None = None
-    preprocess_ms: float = 0.0
-
-
-def _decoder(classifier: Any) -> Callable[..., list[Any]]:
-    """The classifier's raw-output → classes step (with its allow/deny mask), for use after ``invoke()``."""
-    decode = getattr(classifier, "decode", None)
-    if decode is not None:
-        return decode
-    return postprocess.OutputDecoder(classifier.output, classifier.labels, classifier.output_activation)
+    preprocess_s: float = 0.0
 
 
 class Stream:
@@ -70,8 +70,7 @@ class Stream:
 
     Args:
         source: A source string (see :func:`edgeml.sources.open_source`) or a :class:`FrameSource`.
-        classifier: Normally :class:`edgeml.Classifier` (its ``run`` also gives per-stage timings); anything with
-            ``classify(frame, top_k=, threshold=)`` works.
+        classifier: The :class:`edgeml.Classifier` whose :class:`~edgeml.pipeline.Pipeline` runs the frames.
         top_k: Classes per result.
         threshold: Drop classes scoring below this.
         max_frames: Stop after this many results (None: until the source ends or :meth:`stop`).
@@ -79,36 +78,34 @@ class Stream:
         retries: Consecutive source failures tolerated before giving up (None: forever for live sources, 3 for
             files and folders). Back-off doubles from 0.1 s up to 5 s between attempts.
         keep_frames: Keep each frame in its result (for a preview); off by default so frames die young.
-        prepare: Where a frame becomes the input tensor (resize, colour conversion, quantization): ``"capture"``
-            overlaps it with the previous frame's ``invoke()`` (the capture thread calls
-            ``classifier.preprocess``); ``"inference"`` does it on the inference thread (``classifier.run`` or
-            ``classify``). ``"auto"``: ``"capture"`` when the classifier offers ``preprocess`` and ``invoke``.
+        prepare: Where a frame becomes the input values (resize, colour conversion, quantization): ``"capture"``
+            overlaps it with the previous frame's ``invoke()`` on the capture thread (then one copy into the
+            interpreter); ``"inference"`` writes straight into the input tensor on the inference thread.
+            ``"auto"``: ``"capture"``.
         on_result: Called on the inference thread with each result; then iterating yields nothing.
         source_options: Passed to ``open_source`` when ``source`` is a string.
     """
 
-    def __init__(self, source: str | FrameSource, classifier: Any, *, top_k: int = 5, threshold: float = 0.0,
+    def __init__(self, source: str | FrameSource, classifier: Classifier, *, top_k: int = 5, threshold: float = 0.0,
                  max_frames: int | None = None, fps: float | None = None, retries: int | None = None,
                  keep_frames: bool = False, on_result: Callable[[StreamResult], None] | None = None,
                  prepare: str = "auto", **source_options: Any) -> None:
+        if prepare not in PREPARE:
+            raise InvalidArgumentError(f"prepare must be 'auto', 'capture' or 'inference'. Received: {prepare!r}")
+        _check_options(top_k, threshold, max_frames, fps, retries)
         self.source: FrameSource = open_source(source, **source_options) if isinstance(source, str) else source
         self.classifier = classifier
+        self.pipeline: Pipeline = classifier.pipeline
+        self.channels = classifier.channels
         self.top_k, self.threshold = top_k, threshold
         self.max_frames, self.fps = max_frames, fps
         self.retries = retries if retries is not None else (None if self.source.live else 3)
         self.keep_frames, self.on_result = keep_frames, on_result
-        if prepare not in ("auto", "capture", "inference"):
-            raise ValueError(f"prepare must be 'auto', 'capture' or 'inference'. Received: {prepare!r}")
-        split = all(hasattr(classifier, m) for m in ("preprocess", "invoke"))
-        if prepare == "capture" and not split:
-            raise ValueError("prepare='capture' needs a classifier with preprocess() and invoke(), like "
-                             "edgeml.Classifier. Use prepare='inference'.")
-        self.prepare = "capture" if prepare == "auto" and split else ("inference" if prepare == "auto" else prepare)
-        self._decode = _decoder(classifier) if self.prepare == "capture" else None
+        self.prepare = "capture" if prepare == "auto" else prepare
         self.stats = StreamStats()
         self.error: BaseException | None = None
         self._stop = threading.Event()
-        self._channel = Channel(self.source.live, self.stats, self._stop, on_demand=bool(fps))
+        self._channel = Channel(self.source.live, self.stats, self._stop, on_demand=bool(fps), on_drop=self._recycle)
         self._out: queue.Queue[StreamResult] = queue.Queue(maxsize=8)
         self._threads: list[threading.Thread] = []
         self._last_index: int | None = None
@@ -216,16 +213,23 @@ class Stream:
                 self._safe_close()
 
     def _prepared(self, frame: Frame) -> _Item | ImageError:
-        """Turn ``frame`` into its input tensor now, on the capture thread, when the split is enabled."""
+        """Turn ``frame`` into its input values now, on the capture thread, when the split is enabled."""
         if self.prepare != "capture":
             return _Item(frame)
         t = time.perf_counter()
+        buffer = self.pipeline.buffers.acquire()
         try:
-            tensor = self.classifier.preprocess(frame)
+            self.pipeline.prepare(frame, buffer)
         except ImageError as exc:  # a frame the classifier cannot read: reported like an unreadable file
+            self.pipeline.buffers.release(buffer)
             self.stats.add("errors")
             return exc
-        return _Item(frame, tensor, (time.perf_counter() - t) * 1000.0)
+        return _Item(frame, buffer, time.perf_counter() - t)
+
+    def _recycle(self, item: Any) -> None:
+        """Hand a dropped or consumed item's staging buffer back to the pool."""
+        if isinstance(item, _Item) and item.tensor is not None:
+            self.pipeline.buffers.release(item.tensor)
 
     def _count_gap(self, frame: Frame) -> None:
         self.stats.add("captured")
@@ -266,25 +270,18 @@ class Stream:
     def _classify(self, item: _Item | ImageError) -> StreamResult:
         if not isinstance(item, _Item):
             return StreamResult(-1, time.time(), (), 0.0, self.source.name, error=str(item))
-        frame, timings = item.frame, {}
-        if item.tensor is not None and self._decode is not None:
-            t0 = time.perf_counter()
-            raw = self.classifier.invoke(item.tensor)
-            t1 = time.perf_counter()
-            results = self._decode(raw, self.top_k, self.threshold)
-            t2 = time.perf_counter()
-            timings = {"preprocess": item.preprocess_ms, "invoke": (t1 - t0) * 1000.0,
-                       "postprocess": (t2 - t1) * 1000.0}
-            timings["total"] = sum(timings.values())
-        elif hasattr(self.classifier, "run"):  # edgeml.Classifier: results plus per-stage timings
-            prediction = self.classifier.run(frame, top_k=self.top_k, threshold=self.threshold)
-            results, timings = prediction.results, prediction.timings.to_dict()
+        frame = item.frame
+        if item.tensor is not None:
+            try:
+                prediction = self.pipeline.run_prepared(item.tensor, self.top_k, self.threshold, item.preprocess_s)
+            finally:
+                self._recycle(item)
         else:
-            results = self.classifier.classify(frame, top_k=self.top_k, threshold=self.threshold)
+            prediction = self.pipeline.run(frame, self.top_k, self.threshold)
         now = time.monotonic()
-        return StreamResult(frame.index, time.time() - (now - frame.timestamp), tuple(results),
+        return StreamResult(frame.index, time.time() - (now - frame.timestamp), tuple(prediction.results),
                             (now - frame.timestamp) * 1000.0, frame.source,
-                            frame=frame if self.keep_frames else None, timings=timings)
+                            frame=frame if self.keep_frames else None, timings=prediction.timings.to_dict())
 
     def _emit(self, result: StreamResult) -> None:
         if self.on_result is not None:
@@ -298,7 +295,21 @@ class Stream:
                 continue
 
 
-def stream(source: str | FrameSource, classifier: Any, **kwargs: Any) -> Stream:
+def _check_options(top_k: int, threshold: float, max_frames: int | None, fps: float | None,
+                   retries: int | None) -> None:
+    """Refuse options no stream could honour, before any thread or device is touched."""
+    problems = [f"{name} must be {rule}. Received: {value!r}" for name, value, ok, rule in (
+        ("top_k", top_k, isinstance(top_k, int) and top_k >= 1, ">= 1"),
+        ("threshold", threshold, 0.0 <= threshold <= 1.0, "a probability in [0, 1]"),
+        ("max_frames", max_frames, max_frames is None or max_frames >= 1, ">= 1 (or None)"),
+        ("fps", fps, fps is None or fps > 0, "> 0 (or None)"),
+        ("retries", retries, retries is None or retries >= 0, ">= 0 (or None)"),
+    ) if not ok]
+    if problems:
+        raise InvalidArgumentError("; ".join(problems))
+
+
+def stream(source: str | FrameSource, classifier: Classifier, **kwargs: Any) -> Stream:
     """Return a :class:`Stream` classifying ``source`` with ``classifier``; iterate it to get results.
 
     Example::

@@ -95,7 +95,7 @@ def model(request) -> tuple[str, Path]:
 def test_input_path_is_the_expected_kind(model):
     name, path = model
     clf = Classifier(path)
-    assert clf._quantizer.kind == MODELS[name][2]
+    assert clf.input_path == MODELS[name][2]
     assert clf.preprocessing == MODELS[name][1]
     assert clf.input.dtype == np.dtype(MODELS[name][0])
 

@@ -8,19 +8,23 @@ import pytest
 from edgeml.errors import LabelsError
 from edgeml.postprocess import (
     Classification,
-    classify_output,
+    OutputDecoder,
     dequantize,
     label_mask,
     resolve_activation,
     softmax,
     to_scores,
-    top_k,
     top_k_indices,
 )
 from edgeml.tensors import TensorSpec
 
 U8 = TensorSpec("out", 0, (1, 4), np.dtype(np.uint8), 1 / 256, 0)
 F32 = TensorSpec("out", 0, (1, 4), np.dtype(np.float32))
+
+
+def decode(output, spec, labels=None, k=5, threshold=0.0, activation="softmax", mask=None):
+    """One OutputDecoder call: what the Classifier does with every output tensor."""
+    return OutputDecoder(spec, labels, activation, mask)(np.asarray(output), k, threshold)
 
 
 def test_dequantize_uint8_probabilities():
@@ -43,21 +47,21 @@ def test_to_scores_detects_logits_and_keeps_probabilities():
 
 def test_top_k_orders_by_score_then_index_and_applies_threshold():
     scores = np.array([0.1, 0.4, 0.1, 0.4], np.float32)
-    assert top_k(scores, ["a", "b", "c", "d"], 3) == [
+    assert decode(scores, F32, ["a", "b", "c", "d"], 3) == [
         Classification(1, "b", pytest.approx(0.4)), Classification(3, "d", pytest.approx(0.4)),
         Classification(0, "a", pytest.approx(0.1)),
     ]
-    assert [r.index for r in top_k(scores, None, 10, threshold=0.2)] == [1, 3]
-    assert top_k(scores, None, 1)[0].label == "1"
+    assert [r.index for r in decode(scores, F32, None, 10, threshold=0.2)] == [1, 3]
+    assert decode(scores, F32, None, 1)[0].label == "1"
 
 
 def test_top_k_rejects_zero():
     with pytest.raises(ValueError, match="top_k must be >= 1"):
-        top_k(np.ones(3, np.float32), None, 0)
+        decode(np.ones(3, np.float32), F32, None, 0)
 
 
 def test_scores_are_python_floats_in_unit_interval():
-    r = top_k(to_scores(np.array([[0, 10, 250, 0]], np.uint8), U8), None, 4)
+    r = decode(to_scores(np.array([[0, 10, 250, 0]], np.uint8), U8), F32, None, 4)
     assert all(isinstance(c.score, float) and 0.0 <= c.score <= 1.0 for c in r)
 
 
@@ -68,7 +72,7 @@ I8 = TensorSpec("out", 0, (1, 6), np.dtype(np.int8), 1 / 256, -128)
 def test_quantized_threshold_keeps_exactly_what_the_float_threshold_keeps(threshold):
     raw = np.array([[-128, -64, -63, 0, 127, -90]], np.int8)
     real = (raw.astype(np.int64) - I8.zero_point) * I8.scale
-    got = classify_output(raw, I8, None, 6, threshold, "softmax")
+    got = decode(raw, I8, None, 6, threshold, "softmax")
     assert [r.index for r in got] == [i for i in np.argsort(-real[0], kind="stable") if real[0, i] >= threshold]
     assert all(r.score == pytest.approx(real[0, r.index]) for r in got)  # no int8 wrap-around: -128 - (-128) = 0
 
@@ -89,7 +93,7 @@ def test_softmax_only_for_logits_and_auto_detects_quantized_softmax_outputs():
     assert resolve_activation(TensorSpec("o", 0, (1, 4), np.dtype(np.int8), 0.1, 3), "auto") == "auto"
     assert resolve_activation(F32, "logits") == "logits"
     logits = np.array([[2.0, -1.0, 0.5, 3.0]], np.float32)
-    got = classify_output(logits, F32, None, 4, 0.0, "logits")
+    got = decode(logits, F32, None, 4, 0.0, "logits")
     np.testing.assert_allclose([r.score for r in got], np.sort(softmax(logits[0]))[::-1], rtol=1e-6)
 
 
@@ -99,7 +103,7 @@ def test_allow_and_deny_lists():
     assert mask.tolist() == [True, False, False, True]
     assert label_mask(labels, 4) is None
     raw = np.array([[10, 200, 30, 5]], np.uint8)
-    assert [r.label for r in classify_output(raw, U8, labels, 4, 0.0, "softmax", mask)] == ["cat", "bus"]
+    assert [r.label for r in decode(raw, U8, labels, 4, 0.0, "softmax", mask)] == ["cat", "bus"]
     with pytest.raises(LabelsError, match=r"Unknown class 'ca'.*Similar labels: \['cat', 'car'\]"):
         label_mask(labels, 4, deny=["ca"])
     with pytest.raises(LabelsError, match="index below 4"):
@@ -121,7 +125,7 @@ def test_both_quantized_top_k_paths_agree_with_a_stable_sort(dtype, zero_point):
                    if real[i] >= threshold and (mask is None or mask[i])]
         before = raw.copy()
         for k in (1, 5, 16, 17, 400):
-            got = classify_output(raw, spec, None, k, threshold, "softmax", mask)
+            got = decode(raw, spec, None, k, threshold, "softmax", mask)
             assert [r.index for r in got] == allowed[:k]
             assert [r.score for r in got] == [float(real[i]) for i in allowed[:k]]
         np.testing.assert_array_equal(raw, before)  # the output buffer it was given is never written

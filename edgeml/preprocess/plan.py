@@ -1,5 +1,8 @@
 """Compose the pure steps: any image or :class:`Frame` → the model's input values, written into a given buffer.
 
+:class:`InputPlanner` is the one way pixels become a model input: it plans once per frame geometry (format, size,
+strides) and keeps the plan, so a camera's stream of same-shaped frames pays for planning once.
+
 Order of work, cheapest first: pick the source box (geometry), convert colour only inside it (YUV) or not at all
 yet (packed formats), resample once to the model size, then reorder channels and quantize on the small image.
 When the frame is already RGB (or grey for a grey model) and the quantization is a copy or a bit flip, the
@@ -19,12 +22,13 @@ from edgeml.errors import ImageError
 from edgeml.frame import GRAY, I420, NV12, RGB, Frame
 from edgeml.image import as_array
 from edgeml.preprocess import colour
-from edgeml.preprocess.geometry import placement
+from edgeml.preprocess.geometry import input_size, placement
 from edgeml.preprocess.quantize import InputQuantizer
-from edgeml.preprocess.resampling import cv2_module, numpy_resize, resize_box
+from edgeml.preprocess.resampling import Resampler, current, numpy_resize, resize_box
 from edgeml.preprocess.settings import Preprocessing
+from edgeml.tensors import TensorSpec
 
-__all__ = ["Writer", "plan_input", "to_frame", "write_input"]
+__all__ = ["InputPlanner", "Writer", "plan_input", "to_frame", "to_input_tensor", "write_input"]
 
 # Writes one frame into an input buffer; built by plan_input for one frame geometry and reused while it holds.
 Writer = Callable[[Frame, np.ndarray], np.ndarray]
@@ -64,7 +68,8 @@ def _fill_border(out: np.ndarray, rect: tuple[int, int, int, int], value: np.nda
     out[y0:y1, x1:] = value
 
 
-def plan_input(frame: Frame, shape: tuple[int, ...], prep: Preprocessing, quantizer: InputQuantizer) -> Writer:
+def plan_input(frame: Frame, shape: tuple[int, ...], prep: Preprocessing, quantizer: InputQuantizer,
+               resampler: Resampler | None = None) -> Writer:
     """Decide once how frames like ``frame`` become input values; return the function that does it.
 
     Everything that depends only on the geometry (boxes, branches, pad values) is settled here, so the returned
@@ -76,13 +81,16 @@ def plan_input(frame: Frame, shape: tuple[int, ...], prep: Preprocessing, quanti
         shape: The destination ``(H, W, C)``.
         prep: Resize mode and normalisation.
         quantizer: The input's byte → value map.
+        resampler: The resize backend the plan uses; None: the process default
+            (:func:`edgeml.preprocess.resampling.current`).
     """
+    resampler = resampler or current()
     h, w, c = shape
     place = placement((frame.height, frame.width), (h, w), prep)
-    cv2 = cv2_module()
+    cv2 = resampler.cv2
     direct = (frame.format == RGB and c == 3) or (frame.format == GRAY and c == 1)
     if not direct or not quantizer.in_place:
-        return lambda f, out: _write_general(f, out, prep, quantizer)
+        return lambda f, out: _write_general(f, out, prep, quantizer, resampler)
     left, top, right, bottom = place.box
     x0, y0, x1, y1 = place.rect
     dsize, identity, xor = (x1 - x0, y1 - y0), place.identity, quantizer.kind == "xor"
@@ -135,10 +143,11 @@ def write_input(frame: Frame, out: np.ndarray, prep: Preprocessing, quantizer: I
     return plan_input(frame, out.shape, prep, quantizer)(frame, out)
 
 
-def _write_general(frame: Frame, out: np.ndarray, prep: Preprocessing, quantizer: InputQuantizer) -> np.ndarray:
+def _write_general(frame: Frame, out: np.ndarray, prep: Preprocessing, quantizer: InputQuantizer,
+                   resampler: Resampler) -> np.ndarray:
     h, w, c = out.shape
     place = placement((frame.height, frame.width), (h, w), prep)
-    cv2 = cv2_module()
+    cv2 = resampler.cv2
     if frame.format in (I420, NV12):
         src, box = colour.yuv_region_to_rgb(frame, place.box, cv2)
         fmt = RGB
@@ -153,10 +162,10 @@ def _write_general(frame: Frame, out: np.ndarray, prep: Preprocessing, quantizer
     direct = (fmt == RGB and c == 3) or (fmt == GRAY and c == 1)
     if raw is not None and direct:
         # The fast path: resample straight into the tensor, then fix the bytes up in place (copy: nothing to do).
-        resize_box(src, box, size, raw[..., 0] if c == 1 else raw)
+        resize_box(src, box, size, raw[..., 0] if c == 1 else raw, resampler)
         quantizer.fix_in_place(raw)
         return out
-    resized = resize_box(src, box, size)
+    resized = resize_box(src, box, size, resampler=resampler)
     if direct:
         pixels = resized.reshape(*size, c)
     else:
@@ -165,4 +174,64 @@ def _write_general(frame: Frame, out: np.ndarray, prep: Preprocessing, quantizer
             quantizer.fix_in_place(raw)
             return out
     quantizer.apply(pixels, region, cv2)
+    return out
+
+
+class InputPlanner:
+    """Frames → one model input's values, planned once per frame geometry and then reused.
+
+    The cache key is what a plan depends on: the frame's format, visible size, array shape and strides. The
+    resize backend is fixed when the planner is made. Not thread-safe by itself: one planner per writer thread,
+    or a lock around it (``edgeml.pipeline.Pipeline`` holds one per model and serialises writes into the tensor).
+
+    Args:
+        shape: The destination ``(H, W, C)`` (the input tensor without its batch axis).
+        prep: Resize mode and normalisation.
+        quantizer: The input's byte → value map.
+        resampler: The resize backend; None: the process default at construction.
+    """
+
+    def __init__(self, shape: tuple[int, int, int], prep: Preprocessing, quantizer: InputQuantizer,
+                 resampler: Resampler | None = None) -> None:
+        self.shape = tuple(int(d) for d in shape)
+        self.prep, self.quantizer = prep, quantizer
+        self.resampler = resampler or current()
+        self._key: tuple[Any, ...] | None = None
+        self._writer: Writer | None = None
+
+    def writer(self, frame: Frame) -> Writer:
+        """Return the writer for frames shaped like ``frame`` (the last plan, when the geometry is unchanged)."""
+        px = frame.pixels
+        key = (frame.format, frame.width, frame.height, px.shape, px.strides)
+        if key != self._key or self._writer is None:
+            self._writer = plan_input(frame, self.shape, self.prep, self.quantizer, self.resampler)
+            self._key = key
+        return self._writer
+
+    def write(self, frame: Frame, out: np.ndarray) -> np.ndarray:
+        """Write ``frame`` as input values into ``out`` ``(H, W, C)`` of the input dtype; return ``out``."""
+        return self.writer(frame)(frame, out)
+
+
+def to_input_tensor(pixels: np.ndarray, spec: TensorSpec, prep: Preprocessing = Preprocessing()) -> np.ndarray:
+    """Turn pixels already at the model's input size into a new input tensor (no resize, no crop).
+
+    Args:
+        pixels: uint8, ``(H, W, C)`` or ``(H, W)`` for one channel, already at the model's input size.
+        spec: The model's input tensor (from ``Classifier.input``).
+        prep: The normalisation the model was trained with (its resize mode is not applied again).
+
+    Returns:
+        An array of ``spec.shape`` and ``spec.dtype``. For uint8 models whose quantization cancels the
+        normalisation this is the pixel bytes themselves (a view when possible).
+    """
+    h, w, c = input_size(spec)
+    batch = pixels.reshape(1, h, w, c)
+    quantizer = InputQuantizer.for_input(spec, prep, c)
+    if quantizer.kind == "copy":
+        return batch
+    as_is = Preprocessing.from_dict({**prep.to_dict(), "resize": "stretch", "crop_fraction": 1.0})
+    out = np.empty(spec.shape, spec.dtype)
+    InputPlanner((h, w, c), as_is, quantizer).write(Frame(batch[0] if c == 3 else batch[0, ..., 0],
+                                                          RGB if c == 3 else GRAY), out[0])
     return out

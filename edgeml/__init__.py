@@ -6,41 +6,60 @@ The runtime needs numpy, Pillow and a TFLite interpreter (``ai-edge-litert``); i
 from edgeml._version import __version__
 from edgeml.classifier import Classifier
 from edgeml.errors import (
+    BoardProfileError,
+    CompilerNotFoundError,
     ConversionError,
     EdgemlError,
     EdgeTpuError,
     ImageError,
     InterpreterUnavailableError,
+    InvalidArgumentError,
+    InvalidSourceError,
     LabelsError,
     MissingDependencyError,
     ModelCompatibilityError,
     ModelFormatError,
     ModelNotFoundError,
+    ServiceConfigError,
+    SourceError,
 )
+from edgeml.frame import Frame
 from edgeml.image import load_image
 from edgeml.labels import read_labels
+from edgeml.model import ModelFile
 from edgeml.postprocess import Classification
 from edgeml.preprocess import Preprocessing
+from edgeml.settings import RunSettings, resolve_settings
 from edgeml.streaming import stream
 from edgeml.tensors import TensorSpec
 
 __all__ = [
+    "BoardProfileError",
     "Classification",
     "Classifier",
+    "CompilerNotFoundError",
     "ConversionError",
     "EdgeTpuError",
     "EdgemlError",
+    "Frame",
     "ImageError",
     "InterpreterUnavailableError",
+    "InvalidArgumentError",
+    "InvalidSourceError",
     "LabelsError",
     "MissingDependencyError",
     "ModelCompatibilityError",
+    "ModelFile",
     "ModelFormatError",
     "ModelNotFoundError",
     "Preprocessing",
+    "RunSettings",
+    "ServiceConfigError",
+    "SourceError",
     "TensorSpec",
     "__version__",
     "load_image",
     "read_labels",
+    "resolve_settings",
     "stream",
 ]

@@ -22,14 +22,16 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from edgeml.boards.profiles import LatencyCheck, check_latency, get_profile
 from edgeml.classifier import Classifier
-from edgeml.errors import ImageError
+from edgeml.errors import ImageError, InvalidArgumentError
 from edgeml.frame import Frame
 from edgeml.image import find_images, load_image
 from edgeml.prediction import STAGES
-from edgeml.preprocess import Preprocessing, quantize
+from edgeml.preprocess import Preprocessing
 
-__all__ = ["BenchResult", "Stat", "photo_frames", "run_bench", "tutorial_pipeline"]
+__all__ = ["BenchResult", "Stat", "compare_with_board", "photo_frames", "reference_key", "run_bench",
+           "tutorial_pipeline"]
 
 
 @dataclass(frozen=True)
@@ -187,7 +189,7 @@ def run_bench(
         block: Consecutive frames per pipeline before switching to the next (1: switch every frame).
     """
     if block < 1:
-        raise ValueError(f"block must be >= 1. Received: {block}")
+        raise InvalidArgumentError(f"block must be >= 1. Received: {block}")
     interpreter = classifier.interpreter
     tutorial = tutorial_pipeline(interpreter, classifier.preprocessing, classifier.labels)
     ours: dict[str, list[float]] = {s: [] for s in (*STAGES, "total")}
@@ -237,3 +239,24 @@ def run_bench(
     }
     return BenchResult({k: Stat.of(v) for k, v in ours.items()}, {k: Stat.of(v) for k, v in theirs.items()},
                        Stat.of(bare), info)
+
+
+def reference_key(classifier: Classifier) -> str:
+    """The board profiles' ``[reference_ms]`` key for this model: ``<name>_<input height>_<int8|edgetpu|...>``.
+
+    ``efficientnet_lite0_int8.tflite`` (224 input) → ``efficientnet_lite0_224_int8``.
+    """
+    stem = classifier.model_path.stem
+    kind = "edgetpu" if classifier.model.compiled_for_edgetpu else str(
+        classifier.metadata.info.get("quantization") or ("int8" if classifier.input.quantized else "float32"))
+    for suffix in ("_edgetpu", f"_{kind}"):
+        stem = stem.removesuffix(suffix)
+    return f"{stem}_{classifier.height}_{kind}"
+
+
+def compare_with_board(classifier: Classifier, invoke_ms: float, key: str | None = None) -> LatencyCheck | None:
+    """Compare a measured invoke time with the reference of the classifier's board profile (None: no board)."""
+    board = classifier.settings.board
+    if board is None:
+        return None
+    return check_latency(get_profile(board), key or reference_key(classifier), invoke_ms)

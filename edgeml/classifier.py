@@ -92,7 +92,7 @@ class Classifier:
         if output_activation not in (None, *ACTIVATIONS):
             raise InvalidArgumentError(f"output_activation must be 'softmax', 'logits' or 'auto'. "
                                        f"Received: {output_activation!r}")
-        asked = dict(threads=num_threads, device=device, fallback=fallback, preprocessing=preprocessing, board=board)
+        asked: dict[str, Any] = dict(threads=num_threads, device=device, fallback=fallback, preprocessing=preprocessing, board=board)
         file = as_model_file(model)
         settings = resolve_settings(**asked, model=file.metadata)
         opened = open_model(file, device=settings.device, fallback=settings.fallback, num_threads=settings.threads,
@@ -126,7 +126,8 @@ class Classifier:
         decoder = postprocess.OutputDecoder(self.output, self.labels, self.output_activation,
                                             postprocess.label_mask(self.labels, self.num_classes, allow, deny))
         self.pipeline = Pipeline(self._interpreter, self.input, self.output,
-                                 InputPlanner(self.input.shape[1:], self.preprocessing, quantizer), decoder)
+                                 InputPlanner((self.height, self.width, self.channels), self.preprocessing,
+                                              quantizer), decoder)
 
     def _tensors(self, interpreter: Any) -> tuple[TensorSpec, TensorSpec]:
         inputs, outputs = interpreter.get_input_details(), interpreter.get_output_details()

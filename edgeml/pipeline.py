@@ -162,5 +162,5 @@ class Pipeline:
 
     def close(self) -> None:
         """Drop the interpreter and its buffer views."""
-        self._input_view = self._output_view = None  # type: ignore[assignment]
+        self._input_view = self._output_view = None
         self.interpreter = None

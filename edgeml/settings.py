@@ -160,8 +160,9 @@ def resolve_settings(
 
     Args:
         threads, device, fallback, source, camera_format, preprocessing: What the caller said (None: nothing).
-            ``source="camera"`` means the board's own camera source; ``fallback="none"`` says "raise" explicitly. ``preprocessing`` may be a full
-            :class:`Preprocessing` or a mapping of some fields (``{"resize": "letterbox"}``).
+            ``source="camera"`` means the board's own camera source; ``fallback="none"`` says "raise" explicitly.
+            ``preprocessing`` may be a full :class:`Preprocessing` or a mapping of some fields
+            (``{"resize": "letterbox"}``).
         board: See :func:`board_values`; ``"auto"`` detects this machine.
         model: The model's metadata (its recorded preprocessing), or None.
 
@@ -181,15 +182,15 @@ def resolve_settings(
             values[name], origins[name] = None, ARGUMENT
         elif value is not None:
             values[name], origins[name] = value, ARGUMENT
-        elif name in said and not (name == "fallback" and device is not None):
+        elif name in said and name != "source" and not (name == "fallback" and device is not None):
             # An Edge TPU asked for explicitly is not silently replaced by the CPU: only the board's own TPU
             # falls back.
             values[name], origins[name] = said[name], board_origins[name]
-    if source == CAMERA:
+    if source == CAMERA:  # the board's source is used only when asked for: images need none
         if "source" not in said:
             raise InvalidArgumentError(f"--source camera: board {board_name!r} names no camera source. Pass one: "
                                        "picamera2, usb:N or v4l2:/dev/videoN.")
-        origins["source"] = f"{board_origins['source']} (--source camera)"
+        values["source"], origins["source"] = said["source"], f"{board_origins['source']} (--source camera)"
     model_prep = model.preprocessing if model is not None else None
     values["preprocessing"] = resolve_preprocessing(preprocessing, said.get("preprocessing"), model_prep)
     origins["preprocessing"] = _field_origins([(ARGUMENT, preprocessing),

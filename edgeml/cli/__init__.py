@@ -13,19 +13,27 @@ import importlib
 import logging
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from edgeml._version import __version__
-from edgeml.errors import EdgemlError
+from edgeml.errors import EdgemlError, InvalidArgumentError
 
-__all__ = ["main"]
+__all__ = ["Parser", "build_parser", "main", "one_line"]
 
 # Subcommand modules under edgeml.cli, in the order `edgeml --help` lists them.
 COMMANDS = ("classify", "bench", "convert", "train", "inspect", "edgetpu", "boards", "doctor", "service")
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse with a one-line usage error (the usage block is one ``--help`` away) and exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see: {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the top-level parser with every subcommand registered."""
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="edgeml", description="On-device image classification for Raspberry Pi and Coral."
     )
     parser.add_argument("--version", action="version", version=f"edgeml {__version__}")
@@ -50,10 +58,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     except EdgemlError as exc:
         if args.verbose:
             raise
-        print(f"edgeml {args.command}: error: {exc}", file=sys.stderr)
-        return 1
+        print(f"edgeml {args.command}: error: {one_line(exc)}", file=sys.stderr)
+        # A value out of range is a usage error, like argparse's own; everything else is a failure.
+        return 2 if isinstance(exc, InvalidArgumentError) else 1
     except KeyboardInterrupt:
         print(f"edgeml {args.command}: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:  # `edgeml classify ... | head`
         return 0
+    except Exception as exc:  # a bug, not a deliberate error: still one line, the traceback with -v
+        if args.verbose:
+            raise
+        print(f"edgeml {args.command}: internal error: {type(exc).__name__}: {one_line(exc)} (this is a bug in "
+              "edgeml: rerun with `edgeml -v` for the traceback and report it)", file=sys.stderr)
+        return 1
+
+
+def one_line(exc: BaseException, limit: int = 600) -> str:
+    """The message of ``exc`` on one line, at most ``limit`` characters (a library's text can span many)."""
+    text = " ".join(str(exc).split())
+    return text if len(text) <= limit else text[:limit - 3] + "..."

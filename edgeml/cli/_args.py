@@ -16,7 +16,7 @@ from edgeml.errors import EdgemlError
 from edgeml.frame import parse_size
 from edgeml.interpreter.devices import DEVICES, parse_device
 
-__all__ = ["add_run_options", "board_for", "device", "frame_size", "non_negative_int", "positive_float",
+__all__ = ["add_run_options", "board", "board_for", "device", "frame_size", "non_negative_int", "positive_float",
            "positive_int", "probability", "run_options", "show_settings"]
 
 log = logging.getLogger("edgeml.cli")
@@ -26,7 +26,8 @@ def _number(kind: Callable[[str], float], text: str) -> float:
     try:
         value = kind(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected {'an integer' if kind is int else 'a number'}, got {text!r}")
+        raise argparse.ArgumentTypeError(
+            f"expected {'an integer' if kind is int else 'a number'}, got {text!r}") from None
     if isinstance(value, float) and not math.isfinite(value):
         raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
     return value
@@ -81,6 +82,18 @@ def device(text: str) -> str:
     return text
 
 
+def board(text: str) -> str:
+    """A board profile name, ``auto`` (detect this machine) or ``none``."""
+    if text in ("auto", "none"):
+        return text
+    from edgeml.boards import load_profiles
+
+    names = load_profiles()
+    if text not in names:
+        raise argparse.ArgumentTypeError(f"unknown board {text!r}; valid: auto, none, {', '.join(names)}")
+    return text
+
+
 def add_run_options(p: argparse.ArgumentParser) -> None:
     """Add --threads, --device, --fallback and --board: the explicit rung of :mod:`edgeml.settings`."""
     g = p.add_argument_group("where and how the model runs (argument > board profile > model > default)")
@@ -91,11 +104,11 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--fallback", choices=("cpu", "none"), default=None,
                    help="cpu: run on the CPU, with a warning, when the Edge TPU cannot be used; none: fail "
                         "(default: cpu when the TPU came from the board, none when --device asked for it)")
-    g.add_argument("--board", default="auto", metavar="NAME",
+    g.add_argument("--board", type=board, default="auto", metavar="NAME",
                    help="board profile (edgeml boards list), 'auto' to detect this machine (default), or 'none'")
 
 
-def run_options(args: argparse.Namespace) -> dict[str, object]:
+def run_options(args: argparse.Namespace) -> dict[str, Any]:
     """The keyword arguments :func:`edgeml.settings.resolve_settings` and ``Classifier`` take from them."""
     return {"threads": args.threads, "device": args.device,
             "fallback": args.fallback,

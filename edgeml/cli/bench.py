@@ -5,17 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import sys
 
-from edgeml.errors import ImageError
-
-
-def _frame_size(text: str) -> tuple[int, int]:
-    match = re.fullmatch(r"(\d+)[xX](\d+)", text)
-    if not match or min(int(match[1]), int(match[2])) < 1:
-        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT such as 640x480, got {text!r}")
-    return int(match[1]), int(match[2])
+from edgeml.cli._args import add_run_options, board_for, frame_size, positive_int, run_options
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -24,13 +16,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Time each stage of classify() on real frames, beside a plain tutorial pipeline (PIL resize, "
                     "float normalise, quantize, set_tensor) and bare invoke(), on the same interpreter.")
     p.add_argument("model", help="the .tflite model")
-    p.add_argument("--frame", type=_frame_size, default=(640, 480), metavar="WxH",
+    p.add_argument("--frame", type=frame_size, default=(640, 480), metavar="WxH",
                    help="frame size the photos are resized to before timing (default: 640x480)")
     p.add_argument("--source", help="an image file or folder of images (default: scikit-image's photos)")
-    p.add_argument("--threads", type=int, default=None, help="interpreter threads (default: the backend's)")
-    p.add_argument("--iterations", type=int, default=200, help="timed frames per pipeline (default: 200)")
-    p.add_argument("--rounds", type=int, default=5, help="alternations between the pipelines (default: 5)")
-    p.add_argument("--block", type=int, default=10,
+    add_run_options(p)
+    p.add_argument("--reference", metavar="NAME", help="compare with the board profile's reference latency of NAME "
+                   "(default: derived from the model, e.g. efficientnet_lite0_224_int8)")
+    p.add_argument("--iterations", type=positive_int, default=200, help="timed frames per pipeline (default: 200)")
+    p.add_argument("--rounds", type=positive_int, default=5, help="alternations between the pipelines (default: 5)")
+    p.add_argument("--block", type=positive_int, default=10,
                    help="frames per pipeline before switching to the next; 1 alternates every frame (default: 10)")
     p.add_argument("--no-opencv", action="store_true",
                    help="resize with numpy even when OpenCV is installed (same as EDGEML_NO_OPENCV=1)")
@@ -60,26 +54,32 @@ def _table(result: dict) -> str:
         f"{ratios['tutorial_over_invoke']:.3f}x; overhead removed (tutorial - edgeml) / (tutorial - bare) = "
         f"{ratios['overhead_removed']:.3f}; frames/s gain {ratios['fps_gain']:.2f}x",
     ]
+    if "board_reference" in result:
+        lines.append(f"bare invoke vs the board profile's reference: {result['board_reference']['message']}")
     return "\n".join(lines)
 
 
 def run(args: argparse.Namespace) -> int:
-    from edgeml.bench import photo_frames, run_bench
+    from edgeml.bench import compare_with_board, photo_frames, run_bench
     from edgeml.classifier import Classifier
     from edgeml.preprocess import set_backend
 
-    if min(args.iterations, args.rounds, args.block) < 1:
-        raise ImageError(f"--iterations, --rounds and --block must be >= 1. "
-                         f"Received: {args.iterations}, {args.rounds}, {args.block}")
     if args.no_opencv or os.environ.get("EDGEML_NO_OPENCV", "").lower() in ("1", "true", "yes"):
         set_backend("numpy")
-    clf = Classifier(args.model, num_threads=args.threads)
+    options = run_options(args)
+    options["board"] = board_for(options["board"])
+    clf = Classifier(args.model, num_threads=options["threads"], device=options["device"],
+                     fallback=options["fallback"], board=options["board"])
     frames = photo_frames(args.frame, args.source)
     print(f"edgeml bench: {len(frames)} frames, {args.iterations} per pipeline in {args.rounds} rounds, "
           f"blocks of {args.block}", file=sys.stderr)
     result = run_bench(clf, frames, args.iterations, rounds=args.rounds, block=args.block,
                        progress=lambda msg: print(f"edgeml bench: {msg}", file=sys.stderr))
     data = result.to_dict()
+    latency = compare_with_board(clf, data["bare_invoke"]["median_ms"], args.reference)
+    if latency is not None:
+        data["board_reference"] = {"status": latency.status, "reference_ms": latency.reference_ms,
+                                   "message": latency.message}
     if args.save:
         with open(args.save, "a", encoding="utf-8") as f:
             f.write(json.dumps(data) + "\n")

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from edgeml.settings import RunSettings
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -36,8 +40,15 @@ def _show_text(d: dict) -> str:
     return "\n".join(lines)
 
 
+def _settings_text(settings: RunSettings) -> str:
+    lines = ["  run settings on this board (argument > board > model > default; a model adds its preprocessing):"]
+    lines += [f"    {line}" for line in settings.describe() if not line.startswith("preprocessing")]
+    return "\n".join(lines)
+
+
 def run(args: argparse.Namespace) -> int:
-    from edgeml.boards import get_profile, load_profiles, runtime_defaults
+    from edgeml.boards import detect, get_profile, load_profiles, runtime_defaults
+    from edgeml.settings import resolve_settings
 
     if args.action == "list":
         for p in load_profiles().values():
@@ -47,14 +58,17 @@ def run(args: argparse.Namespace) -> int:
             else:
                 print(f"{p.name:<22}{p.kind:<10}{p.arch:<8}  {p.title}")
     elif args.action == "show":
-        d = get_profile(args.name).to_dict()
-        print(json.dumps(d) if args.json else _show_text(d))
+        profile = get_profile(args.name)
+        d = profile.to_dict()
+        settings = resolve_settings(board=profile, source="camera" if profile.source else None)
+        d["settings"] = settings.to_dict()
+        print(json.dumps(d) if args.json else _show_text(d) + "\n" + _settings_text(settings))
     else:
-        from edgeml.boards import detect
-
         found = detect(args.root)
         d = found.to_dict()
         d["defaults"] = runtime_defaults(found)
+        settings = resolve_settings(board=found, source="camera" if found.board.source else None)
+        d["settings"] = settings.to_dict()
         if args.json:
             print(json.dumps(d))
         else:
@@ -62,4 +76,5 @@ def run(args: argparse.Namespace) -> int:
             print(f"{found.board.title}{extra}  [{found.board.name}]")
             print(f"  why       {found.reason}")
             print(f"  defaults  {json.dumps(d['defaults'])}")
+            print(_settings_text(settings))
     return 0

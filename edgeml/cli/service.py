@@ -7,6 +7,8 @@ import logging
 import os
 from pathlib import Path
 
+from edgeml.cli._args import add_run_options, board_for, positive_int, run_options
+
 log = logging.getLogger(__name__)
 
 
@@ -16,11 +18,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     sub = p.add_subparsers(dest="action", metavar="ACTION", required=True)
     ins = sub.add_parser("install", help="write the unit that runs `edgeml classify --source` forever")
     ins.add_argument("--model", "-m", required=True, help="the .tflite model")
-    ins.add_argument("--source", required=True, help="frame source, e.g. picamera2, usb:0, v4l2:/dev/video0")
+    ins.add_argument("--source", default="camera",
+                     help="frame source, e.g. picamera2, usb:0, v4l2:/dev/video0 (default: camera, the board "
+                          "profile's camera, resolved on the device at each start)")
+    add_run_options(ins)
     ins.add_argument("--output", help="append JSON results to this file (default: stdout, into the journal)")
     ins.add_argument("--user", help="run as this non-root user (default: $SUDO_USER or you)")
     ins.add_argument("--name", default="edgeml-kiosk", help="unit name (default: edgeml-kiosk)")
-    ins.add_argument("--watchdog", type=int, default=30, help="WatchdogSec, seconds (default: 30)")
+    ins.add_argument("--watchdog", type=positive_int, default=30, help="WatchdogSec, seconds (default: 30)")
     ins.add_argument("--unit-dir", default="/etc/systemd/system", help="where to write NAME.service")
     ins.add_argument("--dry-run", "--print", dest="dry_run", action="store_true",
                      help="print the unit to stdout instead of writing it")
@@ -28,15 +33,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from edgeml.boards import get_profile
     from edgeml.errors import ServiceConfigError
     from edgeml.service import ServiceSpec, default_user, install_commands, render_unit
+    from edgeml.settings import CAMERA, resolve_settings
 
     model = Path(args.model).expanduser().resolve()
     if not model.is_file():
         raise ServiceConfigError(f"Model file not found: {str(model)!r}. Pass the .tflite the kiosk should run.")
     output = str(Path(args.output).expanduser().resolve()) if args.output else None
+    board = None if args.board == "auto" else args.board  # "auto" is what classify does anyway, at each start
+    if board not in (None, "none"):
+        get_profile(board)  # an unknown name fails here, not in a crash-looping unit
+    if args.source == CAMERA:
+        resolve_settings(source=CAMERA, board=board_for(run_options(args)["board"]))  # no camera: say so now
     spec = ServiceSpec(model=str(model), source=args.source, user=args.user or default_user(), output=output,
-                       name=args.name, watchdog_s=args.watchdog)
+                       name=args.name, watchdog_s=args.watchdog, device=args.device, fallback=args.fallback,
+                       board=board, threads=args.threads)
     unit = render_unit(spec)
     if args.dry_run:
         print(unit, end="")

@@ -21,6 +21,7 @@ from pathlib import Path
 from edgeml.boards.detect import Detection
 from edgeml.doctor.finding import Finding
 from edgeml.hardware import read_text
+from edgeml.settings import resolve_settings
 
 _LIBEDGETPU_DIRS = ("usr/lib/x86_64-linux-gnu", "usr/lib/aarch64-linux-gnu", "usr/lib/arm-linux-gnueabihf",
                     "usr/lib", "usr/local/lib")
@@ -44,6 +45,16 @@ def board_finding(d: Detection) -> Finding:
     extra = f" + {', '.join(a.title for a in d.accessories)}" if d.accessories else ""
     return Finding("board", "ok", f"{d.board.title}{extra} [{d.board.name}]: {d.reason}",
                    details=(("board", d.board.name), ("accessories", [a.name for a in d.accessories])))
+
+
+def settings_finding(d: Detection) -> Finding:
+    """What ``edgeml classify`` will run with here by default, and where each value comes from."""
+    settings = resolve_settings(board=d, source="camera" if d.board.source else None)
+    shown = {"threads": settings.threads or "interpreter's", "device": settings.device,
+             "fallback": settings.fallback or "none", "source": settings.source or "none"}
+    text = "; ".join(f"{k} {v} ({settings.origin(k)})" for k, v in shown.items())
+    return Finding("settings", "ok", f"defaults for edgeml classify: {text}",
+                   details=(("settings", settings.to_dict()),))
 
 
 def _userland_arch() -> str:

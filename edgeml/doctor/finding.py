@@ -31,7 +31,8 @@ class Finding:
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
-            raise InvalidArgumentError(f"Finding status must be one of {', '.join(STATUSES)}. Received: {self.status!r}")
+            raise InvalidArgumentError(f"Finding status must be one of {', '.join(STATUSES)}. "
+                                       f"Received: {self.status!r}")
         if self.status != "ok" and not self.fix:
             raise InvalidArgumentError(f"Finding {self.check!r} is {self.status} but has no fix")
 

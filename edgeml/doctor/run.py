@@ -33,6 +33,7 @@ def run_checks(root: str | os.PathLike[str] = "/") -> list[Finding]:
     try:
         detection = detect(r)
         findings.append(c.board_finding(detection))
+        findings.append(c.settings_finding(detection))
     except BoardProfileError as exc:
         detection = None
         findings.append(Finding("board", "warn", str(exc), "Use the nearest profile: edgeml boards list"))

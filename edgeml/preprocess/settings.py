@@ -40,7 +40,8 @@ class Preprocessing:
 
     def __post_init__(self) -> None:
         if self.resize not in RESIZE_MODES:
-            raise InvalidArgumentError(f"resize must be 'stretch', 'center_crop' or 'letterbox'. Received: {self.resize!r}")
+            raise InvalidArgumentError(f"resize must be 'stretch', 'center_crop' or 'letterbox'. "
+                                       f"Received: {self.resize!r}")
         if not 0.0 < self.crop_fraction <= 1.0:
             raise InvalidArgumentError(f"crop_fraction must be in (0, 1]. Received: {self.crop_fraction}")
         object.__setattr__(self, "mean", tuple(float(m) for m in self.mean))

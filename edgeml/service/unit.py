@@ -38,6 +38,10 @@ class ServiceSpec:
     name: str = "edgeml-kiosk"
     watchdog_s: int = 30
     python: str = sys.executable
+    device: str | None = None
+    fallback: str | None = None
+    board: str | None = None
+    threads: int | None = None
 
     def __post_init__(self) -> None:
         if self.user == "root":
@@ -53,8 +57,14 @@ class ServiceSpec:
                                      f"Received: {self.watchdog_s}")
 
     def command(self) -> list[str]:
-        """Return the command the unit runs."""
-        return [self.python, "-m", "edgeml", "classify", "--model", self.model, "--source", self.source, "--json"]
+        """Return the command the unit runs: the settings given here pass through; the rest resolve on the device
+        at each start (its detected board profile: threads, Edge TPU, camera)."""
+        cmd = [self.python, "-m", "edgeml", "classify", "--model", self.model, "--source", self.source, "--json"]
+        for flag, value in (("--device", self.device), ("--fallback", self.fallback), ("--board", self.board),
+                            ("--threads", self.threads)):
+            if value is not None:
+                cmd += [flag, str(value)]
+        return cmd
 
 
 def render_unit(spec: ServiceSpec) -> str:

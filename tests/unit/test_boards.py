@@ -9,12 +9,12 @@ import pytest
 from edgeml.boards import (
     BoardProfile,
     check_latency,
+    detect,
     get_profile,
     load_profiles,
     runtime_defaults,
     threads_for_cores,
 )
-from edgeml.boards import detect
 from edgeml.errors import BoardProfileError
 from edgeml.hardware import CORAL_USB_IDS
 from tests.board_trees import CORAL_USB_BOOTLOADER, CORAL_USB_READY, TREES, write_tree

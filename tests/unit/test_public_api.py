@@ -8,10 +8,11 @@ import sys
 import edgeml
 
 EXPECTED = [
-    "Classification", "Classifier", "ConversionError", "EdgeTpuError", "EdgemlError", "ImageError",
-    "InterpreterUnavailableError", "LabelsError", "MissingDependencyError", "ModelCompatibilityError",
-    "ModelFormatError", "ModelNotFoundError", "Preprocessing", "TensorSpec", "__version__", "load_image",
-    "read_labels", "stream",
+    "BoardProfileError", "Classification", "Classifier", "CompilerNotFoundError", "ConversionError",
+    "EdgeTpuError", "EdgemlError", "Frame", "ImageError", "InterpreterUnavailableError", "InvalidArgumentError",
+    "InvalidSourceError", "LabelsError", "MissingDependencyError", "ModelCompatibilityError", "ModelFile",
+    "ModelFormatError", "ModelNotFoundError", "Preprocessing", "RunSettings", "ServiceConfigError", "SourceError",
+    "TensorSpec", "__version__", "load_image", "read_labels", "resolve_settings", "stream",
 ]
 
 
@@ -47,3 +48,15 @@ def test_errors_also_derive_from_builtins():
         obj = getattr(edgeml, name)
         if isinstance(obj, type) and issubclass(obj, Exception):
             assert issubclass(obj, edgeml.EdgemlError)
+
+
+def test_every_error_class_is_exported_and_stream_is_the_function_not_a_module():
+    import importlib
+    import inspect
+
+    from edgeml import errors
+
+    exported = {n for n in edgeml.__all__ if isinstance(getattr(edgeml, n), type)}
+    assert {n for n, c in inspect.getmembers(errors, inspect.isclass) if issubclass(c, Exception)} <= exported
+    assert callable(edgeml.stream) and not inspect.ismodule(edgeml.stream)
+    assert inspect.ismodule(importlib.import_module("edgeml.streaming"))

@@ -24,9 +24,9 @@ from typing import Any
 
 import numpy as np
 
+from edgeml.errors import ModelFormatError
 from edgeml.model._flatbuf import Table, root
 from edgeml.model.schema import ACTIVATIONS, BUILTIN_OPERATORS, TENSOR_TYPES
-from edgeml.errors import ModelFormatError
 
 __all__ = ["Graph", "Operator", "Quantization", "Subgraph", "Tensor", "parse_graph"]
 

@@ -24,9 +24,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from edgeml.model._flatbuf import Table, root
 from edgeml.errors import ModelFormatError
 from edgeml.labels import parse_labels
+from edgeml.model._flatbuf import Table, root
 from edgeml.preprocess.settings import Preprocessing
 
 __all__ = [

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from edgeml.edgetpu.check import check_model, check_graph
+from edgeml.edgetpu.check import check_graph, check_model
 from edgeml.model import read_graph
 from tests.conftest import run_cli
 

@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from edgeml.model.schema import BUILTIN_OPERATORS, TENSOR_TYPES
 from edgeml.errors import ModelFormatError, ModelNotFoundError
 from edgeml.model import parse_graph, read_graph
+from edgeml.model.schema import BUILTIN_OPERATORS, TENSOR_TYPES
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 MODELS = sorted(DATA.glob("*.tflite"))

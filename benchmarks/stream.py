@@ -2,7 +2,7 @@
 
 Not a test: it prints figures (``make bench-stream``)::
 
-    python -m edgeml.stream_bench --model build/models/efficientnet_lite0/efficientnet_lite0_int8.tflite
+    python benchmarks/stream.py --model build/models/efficientnet_lite0/efficientnet_lite0_int8.tflite
 
 For each source (``synthetic``, a 320x240 MJPG video made from vtest.avi, vtest.avi itself, 768x576 DivX) and each
 thread split (interpreter threads x FFmpeg decoder threads), it runs the stream as fast as possible and reports
@@ -27,6 +27,7 @@ import numpy as np
 
 from edgeml._optional import require
 from edgeml.classifier import Classifier
+from edgeml.settings import resolve_settings
 from edgeml.streaming import Stream
 
 VTEST = Path("/usr/share/doc/opencv-doc/examples/data/vtest.avi")
@@ -145,13 +146,15 @@ def memory_run(clf: Classifier, spec: str, frames: int) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m edgeml.stream_bench", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python benchmarks/stream.py", description=__doc__.split("\n")[0])
     parser.add_argument("--model", default="build/models/efficientnet_lite0/efficientnet_lite0_int8.tflite")
     parser.add_argument("--frames", type=int, default=400, help="frames per measurement (after 30 warm-up)")
     parser.add_argument("--build", default="build/bench", help="where the 320x240 video is written")
     parser.add_argument("--memory-frames", type=int, default=20000, help="frames for the RSS run (0: skip)")
     parser.add_argument("--rounds", type=int, default=3, help="bare/stream/bare rounds per setting (median)")
-    parser.add_argument("--threads", default="1,2", help="interpreter thread counts to try")
+    parser.add_argument("--threads", default="board,1,2",
+                        help="interpreter thread counts to try; 'board': what this machine's profile chooses "
+                             "(edgeml classify's default)")
     parser.add_argument("--decode-threads", default="1,0", help="FFmpeg decoder threads to try (0: OpenCV default)")
     args = parser.parse_args(argv)
 
@@ -166,7 +169,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'source':<46} {'thr':>3} {'dec':>3} {'bare ms':>8} {'fps':>7} {'mean':>5} {'best':>5}  "
           "cpu: capture infer other")
     best: dict[str, tuple[float, str]] = {}
-    for threads in (int(t) for t in args.threads.split(",")):
+    board_threads = resolve_settings(board="auto").threads
+    print(f"board profile {resolve_settings(board='auto').board}: {board_threads} interpreter thread(s)")
+    counts = [board_threads if t == "board" else int(t) for t in args.threads.split(",")]
+    for threads in dict.fromkeys(c for c in counts if c is not None):  # once each, in order
         clf = Classifier(args.model, num_threads=threads)
         for spec, opts in sources:
             for dec in ((int(d) for d in args.decode_threads.split(",")) if spec.startswith("video:") else [0]):
@@ -193,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
     for spec, (ratio, how) in best.items():
         print(f"  {ratio:.2f}  {spec}  ({how})")
     if args.memory_frames:
-        memory_run(Classifier(args.model, num_threads=2), f"video:{VTEST}", args.memory_frames)
+        memory_run(Classifier(args.model, num_threads=board_threads), f"video:{VTEST}", args.memory_frames)
     return 0
 
 

@@ -44,12 +44,3 @@ def require(module: str, purpose: str | None = None) -> ModuleType:
             f"{module} is needed for {purpose or known_purpose} but cannot be imported ({exc}). "
             f"Install it with: {hint}"
         ) from exc
-
-
-def available(module: str) -> bool:
-    """Return True when ``module`` can be imported (imports it; use only where the import is wanted anyway)."""
-    try:
-        importlib.import_module(module)
-    except ImportError:
-        return False
-    return True

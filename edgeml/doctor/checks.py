@@ -20,14 +20,12 @@ from pathlib import Path
 
 from edgeml.boards.detect import Detection
 from edgeml.doctor.finding import Finding
+from edgeml.edgetpu import install
 from edgeml.hardware import read_text
 from edgeml.settings import resolve_settings
 
 _LIBEDGETPU_DIRS = ("usr/lib/x86_64-linux-gnu", "usr/lib/aarch64-linux-gnu", "usr/lib/arm-linux-gnueabihf",
                     "usr/lib", "usr/local/lib")
-_EDGETPU_APT = ("echo 'deb https://packages.cloud.google.com/apt coral-edgetpu-stable main' | sudo tee "
-                "/etc/apt/sources.list.d/coral-edgetpu.list && sudo apt-get update && sudo apt-get install "
-                "libedgetpu1-std")
 # get_throttled bits (Raspberry Pi firmware): now (0-3) and since boot (16-19).
 _THROTTLE_BITS = {0: "under-voltage now", 1: "ARM frequency capped now", 2: "throttled now",
                   3: "soft temperature limit now", 16: "under-voltage since boot", 17: "frequency capped since boot",
@@ -173,7 +171,7 @@ def check_edgetpu(root: Path, d: Detection | None) -> list[Finding]:
                            details=(("path", lib), ("version", version))))
     elif wanted:
         out.append(Finding("libedgetpu", "warn", "an Edge TPU is present but libedgetpu.so.1 is not installed: "
-                           "models run on the CPU only", _EDGETPU_APT))
+                           "models run on the CPU only", install.RUNTIME))
     else:
         out.append(Finding("libedgetpu", "ok", "not installed (no Edge TPU here; needed only with one)",
                            details=(("path", None),)))

@@ -18,6 +18,8 @@ from typing import Any
 
 import numpy as np
 
+from edgeml.errors import ModelCompatibilityError
+
 BN_EPSILON = 1e-3  # TF reference: batch_norm_epsilon=1e-3, momentum 0.99
 BN_MOMENTUM = 0.99
 DIVISOR = 8
@@ -167,14 +169,15 @@ def _keras_weights(layer: Any, state: dict[str, np.ndarray], prefix: str) -> lis
         return [state[f"{prefix}.weight"].transpose(2, 3, 1, 0)]  # (out, in, kh, kw) → (kh, kw, in, out)
     if kind == "Dense":
         return [state[f"{prefix}.weight"].T, state[f"{prefix}.bias"]]
-    raise ValueError(f"no weight mapping for {kind} layer {layer.name!r}")
+    raise ModelCompatibilityError(f"no weight mapping for {kind} layer {layer.name!r}")
 
 
 def load_weights(model: Any, state: dict[str, np.ndarray]) -> int:
     """Copy a PyTorch EfficientNet-Lite state dict into ``model`` (from :func:`build`); return tensors copied.
 
     Raises:
-        ValueError: A layer has no matching tensor, or shapes differ (wrong variant for these weights).
+        ModelCompatibilityError: A layer has no matching tensor, or shapes differ (wrong variant for these
+            weights); also a ``ValueError``.
     """
     copied = 0
     for layer in model.layers:
@@ -184,11 +187,11 @@ def load_weights(model: Any, state: dict[str, np.ndarray]) -> int:
         try:
             weights = _keras_weights(layer, state, prefix)
         except KeyError as exc:
-            raise ValueError(f"weights file has no tensor {exc} for layer {layer.name!r}") from exc
+            raise ModelCompatibilityError(f"weights file has no tensor {exc} for layer {layer.name!r}") from exc
         expected = [tuple(w.shape) for w in layer.get_weights()]
         if expected != [w.shape for w in weights]:
-            raise ValueError(f"layer {layer.name!r} wants shapes {expected}, the weights have "
-                             f"{[w.shape for w in weights]}: weights of another variant?")
+            raise ModelCompatibilityError(f"layer {layer.name!r} wants shapes {expected}, the weights have "
+                                          f"{[w.shape for w in weights]}: weights of another variant?")
         layer.set_weights(weights)
         copied += len(weights)
     return copied

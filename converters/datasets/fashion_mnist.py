@@ -13,14 +13,13 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from edgeml.errors import EdgemlError
+from edgeml.errors import InvalidArgumentError
+from edgeml_converters.datasets.errors import DatasetError, DatasetMissingError
+
+__all__ = ["DEFAULT_DIR", "LABELS", "DatasetError", "DatasetMissingError", "load", "write_image_folder"]
 
 DEFAULT_DIR = Path("/usr/share/datasets/fashion-mnist")
 LABELS = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
-
-
-class DatasetMissingError(EdgemlError, FileNotFoundError):
-    """The dataset's files are not installed."""
 
 
 def _root() -> Path:
@@ -32,7 +31,8 @@ def _read_idx(path: Path) -> np.ndarray:
         data = f.read()
     zero, dtype_code, ndim = struct.unpack_from(">HBB", data, 0)
     if zero != 0 or dtype_code != 0x08:
-        raise ValueError(f"{path} is not an unsigned-byte IDX file")
+        raise DatasetError(f"{path} is not an unsigned-byte IDX file. Reinstall it with: sudo apt-get install "
+                           "--reinstall dataset-fashion-mnist")
     dims = struct.unpack_from(f">{ndim}I", data, 4)
     return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
 
@@ -42,8 +42,13 @@ def load(split: str = "train") -> tuple[np.ndarray, np.ndarray]:
 
     Raises:
         DatasetMissingError: The Debian package is not installed.
+        DatasetError: A file is not an IDX file of bytes.
+        InvalidArgumentError: ``split`` is neither ``"train"`` nor ``"test"``.
     """
-    prefix = {"train": "train", "test": "t10k"}[split]
+    prefixes = {"train": "train", "test": "t10k"}
+    if split not in prefixes:
+        raise InvalidArgumentError(f"split must be 'train' or 'test'. Received: {split!r}")
+    prefix = prefixes[split]
     root = _root()
     images = root / f"{prefix}-images-idx3-ubyte.gz"
     labels = root / f"{prefix}-labels-idx1-ubyte.gz"

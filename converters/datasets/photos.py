@@ -13,6 +13,7 @@ import os
 import shutil
 from pathlib import Path
 
+from edgeml_converters.datasets.errors import DatasetMissingError
 from edgeml_converters.quantize.calibration import is_greyscale
 
 OPENCV_DATA = Path(os.environ.get("EDGEML_OPENCV_DATA", "/usr/share/doc/opencv-doc/examples/data"))
@@ -62,11 +63,12 @@ def write_folder(out_dir: str | os.PathLike[str], *, colour_only: bool = False) 
     ``colour_only`` leaves out greyscale photos: calibrating a colour model wants colour images like the camera's.
 
     Raises:
-        FileNotFoundError: No photo source is installed (scikit-image, scikit-learn or opencv-doc).
+        DatasetMissingError: No photo source is installed (scikit-image, scikit-learn or opencv-doc); also a
+            ``FileNotFoundError``.
     """
     files = photo_files()
     if not files:
-        raise FileNotFoundError(
+        raise DatasetMissingError(
             "No offline photos found: install scikit-image or scikit-learn (pip), or opencv-doc (apt-get)."
         )
     out = Path(out_dir)

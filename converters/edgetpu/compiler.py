@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from edgeml.errors import CompilerNotFoundError, ConversionError
+from edgeml.errors import CompilerNotFoundError, ConversionError, InvalidArgumentError
 from edgeml_converters.edgetpu.log import CompilerLog, parse_compiler_log
 
 __all__ = ["INSTALL_HINT", "CompileResult", "compile_models", "find_compiler", "output_names"]
@@ -94,11 +94,12 @@ def compile_models(
     Raises:
         CompilerNotFoundError: The compiler is not installed.
         ConversionError: The compiler failed; the message quotes its errors and the fix.
+        InvalidArgumentError: No model, or ``segments`` < 1.
     """
     if not models:
-        raise ValueError("compile_models needs at least one .tflite model.")
+        raise InvalidArgumentError("compile_models needs at least one .tflite model.")
     if segments is not None and segments < 1:
-        raise ValueError(f"segments must be >= 1. Received: {segments}")
+        raise InvalidArgumentError(f"segments must be >= 1. Received: {segments}")
     compiler = find_compiler()
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)

@@ -9,8 +9,6 @@ from __future__ import annotations
 import importlib.util
 import os
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 

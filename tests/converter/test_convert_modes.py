@@ -136,8 +136,8 @@ def test_declared_normalisation_is_folded_so_raw_bytes_go_in(fashion, tmp_path):
 
 def test_bgr_fold_layer_swaps_channels_and_normalises():
     from edgeml.preprocess import Preprocessing
-    from edgeml_converters.quantize.calibration import normalize
     from edgeml_converters.loading import Fold, fold_layer
+    from edgeml_converters.quantize.calibration import normalize
 
     mean, std = (123.675, 116.28, 103.53), (58.395, 57.12, 57.375)
     pixels = np.random.default_rng(0).integers(0, 256, (1, 4, 5, 3)).astype(np.float32)

@@ -58,8 +58,8 @@ def test_calibrated_rounding_brings_int8_closer_to_float_with_the_same_graph(fas
     """Default int8 re-rounds weights (recorded in the model); same ops and size, smaller error vs float."""
     import keras
 
-    from edgeml_converters.quantize.calibration import normalize, pixels_for
     from edgeml_converters.convert import convert
+    from edgeml_converters.quantize.calibration import normalize, pixels_for
 
     common = dict(calibration_dir=fashion.calibration_dir, labels=fashion.labels, max_calibration_images=200,
                   check_images=0, progress=False)
@@ -89,8 +89,8 @@ def test_calibrated_rounding_brings_int8_closer_to_float_with_the_same_graph(fas
 def test_declared_mean_with_the_wrong_channel_count_is_a_clear_error(tmp_path):
     import keras
 
-    from edgeml_converters.quantize.calibration import normalize
     from edgeml_converters.convert import convert
+    from edgeml_converters.quantize.calibration import normalize
 
     image = keras.Input((16, 16, 3))
     x = keras.layers.GlobalAveragePooling2D()(keras.layers.Conv2D(4, 3)(image))

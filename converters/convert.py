@@ -23,13 +23,16 @@ from typing import Any
 
 import numpy as np
 
-from edgeml.errors import ConversionError
+from edgeml.errors import ConversionError, InvalidArgumentError
 from edgeml.labels import read_labels
 from edgeml.preprocess import Preprocessing
 from edgeml.tensors import TensorSpec
 from edgeml_converters import loading
+from edgeml_converters.progress import bar, step
 from edgeml_converters.quantize import calibration
+from edgeml_converters.quantize.agreement import float_top1, top1_agreement
 from edgeml_converters.quantize.writer import WrittenModel, write_model
+from edgeml_converters.tf import quietly
 
 log = logging.getLogger(__name__)
 
@@ -51,10 +54,10 @@ def preset(name: str) -> tuple[tuple[float, ...], tuple[float, ...]]:
     """Return ``(mean, std)`` of a normalisation preset.
 
     Raises:
-        ValueError: Unknown preset (the message lists the choices).
+        InvalidArgumentError: Unknown preset (the message lists the choices); also a ``ValueError``.
     """
     if name not in PRESETS:
-        raise ValueError(f"Unknown preprocessing preset {name!r}. Choose one of: {', '.join(PRESETS)}.")
+        raise InvalidArgumentError(f"Unknown preprocessing preset {name!r}. Choose one of: {', '.join(PRESETS)}.")
     return PRESETS[name]
 
 
@@ -101,6 +104,7 @@ class ConversionResult:
         return self.models[0].checked_held_out
 
 
+@quietly
 def convert(
     model: Any,
     output_dir: str | os.PathLike[str],
@@ -140,12 +144,15 @@ def convert(
         max_calibration_images: Calibration sample size (more samples, up to ``check_images``, check agreement).
         eval_dir: Labelled folder (one sub-folder per class) → ``report.json``, ``report.md`` and plots.
         eval_images: Evaluate on at most this many images of ``eval_dir`` (None: all).
-        progress: Show tqdm progress bars on stderr.
+        progress: Show a progress bar per long step on stderr (:mod:`edgeml_converters.progress`).
         greyscale_calibration_ok: Calibrate a colour model on greyscale images too (converted to RGB as the
             runtime does); only when it was trained on such images. By default they are refused.
         weight_rounding: int8 weights: ``"calibrated"`` (default) rounds each weight up or down to minimise its
             layer's output error on the calibration images, with bias correction (:mod:`.weight_rounding`);
             ``"nearest"`` keeps TFLite's round-to-nearest.
+
+    What TensorFlow, Keras and TFLite print on the way is captured, not shown (:func:`edgeml_converters.tf.quiet`):
+    it is logged at DEBUG on the ``edgeml_converters.tf`` logger.
 
     Raises:
         ConversionError, ModelCompatibilityError, ModelNotFoundError, LabelsError.
@@ -171,7 +178,8 @@ def convert(
         from edgeml_converters.report.accuracy import eval_set
 
         eval_set(eval_dir, label_names, eval_images)  # fail before converting, not after
-    loaded = loading.load(model, input_size=input_size, custom_objects=custom_objects)
+    with step(f"loading {_display_name(model)}", enabled=progress):
+        loaded = loading.load(model, input_size=input_size, custom_objects=custom_objects)
     size = loaded.input_shape
     loading.fold_values(loading.Fold(preprocessing.mean, preprocessing.std), size[2])  # 1 or C values each
 
@@ -199,11 +207,11 @@ def convert(
         result.notes.extend(written.notes)
         if mode != "float32" and check:
             written.agreement, written.checked_images = _agreement(written, loaded, check, preprocessing,
-                                                                   color_order)
+                                                                   color_order, progress)
             written.checked_held_out = held_out
-            log.info("%s top-1 agrees with the float model on %.1f%% of %d %s", mode, 100 * written.agreement,
-                     written.checked_images, "held-out images" if held_out else
-                     "calibration images (too few images to hold some out)")
+            log.debug("%s top-1 agrees with the float model on %.1f%% of %d %s", mode, 100 * written.agreement,
+                      written.checked_images, "held-out images" if held_out else
+                      "calibration images (too few images to hold some out)")
             if written.agreement < 0.9:
                 note = (f"{mode} agrees with float on only {written.agreement:.0%} of {written.checked_images} "
                         "images: check --mean/--std (or --preset) match the model's training preprocessing and "
@@ -230,11 +238,19 @@ def convert(
 
 
 def _agreement(written: WrittenModel, loaded: Any, samples: list[calibration.Sample], prep: Preprocessing,
-               color_order: str) -> tuple[float, int]:
+               color_order: str, show: bool) -> tuple[float, int]:
     from edgeml.classifier import Classifier
 
     clf = Classifier(written.path)
     pixels = np.stack([calibration.pixels_for(s, loaded.input_shape, prep) for s in samples])
-    model_in = calibration.in_color_order(pixels, color_order)
-    float_top = np.argmax(loaded.predict(calibration.normalize(model_in, prep)), axis=-1)
-    return float(np.mean(float_top == calibration.runtime_top1(clf, pixels))), len(samples)
+    float_top = float_top1(loaded.predict, pixels, prep, color_order)
+    top = calibration.runtime_top1(clf, bar(pixels, f"{written.mode}: checking agreement", enabled=show,
+                                            total=len(pixels)))
+    return top1_agreement(top, float_top), len(samples)
+
+
+def _display_name(model: Any) -> str:
+    """The model as the user named it: a file or folder name, or a built model's name."""
+    if isinstance(model, (str, os.PathLike)):
+        return Path(model).name or os.fspath(model)
+    return str(getattr(model, "name", None) or "model")

@@ -25,9 +25,13 @@ from typing import Any
 
 import numpy as np
 
+from edgeml.errors import InvalidArgumentError
 from edgeml.preprocess import Preprocessing
 from edgeml_converters import backbones
 from edgeml_converters.datasets import image_folder
+from edgeml_converters.progress import bar, counter, step
+from edgeml_converters.quantize.agreement import float_top1, top1_agreement
+from edgeml_converters.tf import quietly
 
 log = logging.getLogger(__name__)
 
@@ -49,9 +53,11 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         if self.epochs < 1 or self.batch_size < 1:
-            raise ValueError(f"epochs and batch_size must be >= 1. Received: {self.epochs}, {self.batch_size}")
+            raise InvalidArgumentError(f"epochs and batch_size must be >= 1. Received: {self.epochs}, "
+                                       f"{self.batch_size}")
         if self.image_size is not None and self.image_size < 32:
-            raise ValueError(f"image_size must be >= 32 (the backbone downsamples 32x). Received: {self.image_size}")
+            raise InvalidArgumentError(f"image_size must be >= 32 (the backbone downsamples 32x). Received: "
+                                       f"{self.image_size}")
 
 
 @dataclass
@@ -135,19 +141,60 @@ def _dataset(data: image_folder.ImageFolder, prep: Preprocessing, batch: int, au
     return ds.map(prepare, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
 
-def _fit(model: Any, train_ds: Any, val_ds: Any, epochs: int, lr: float, patience: int, verbose: int) -> int:
+def _fit(model: Any, train_ds: Any, val_ds: Any, epochs: int, lr: float, patience: int, phase: str,
+         progress: bool) -> int:
     import keras
 
     model.compile(optimizer=keras.optimizers.Adam(lr), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True)
-    history = model.fit(train_ds, validation_data=val_ds, epochs=epochs, callbacks=[stop], verbose=verbose,
+    # Keras's own progress (verbose=1) would print on stdout; ours goes to the terminal's stderr.
+    history = model.fit(train_ds, validation_data=val_ds, epochs=epochs, verbose=0,
+                        callbacks=[stop, _epoch_progress(phase, progress)],
                         shuffle=False)  # the dataset reshuffles itself each epoch
     return len(history.history["loss"])
 
 
+def _epoch_progress(phase: str, progress: bool) -> Any:
+    """Return a Keras callback: a bar over each epoch's batches, the epoch's metrics to the debug log."""
+    import keras
+
+    class EpochProgress(keras.callbacks.Callback):
+        def __init__(self) -> None:
+            super().__init__()
+            self.shown: Any = None
+
+        def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+            desc = f"{phase}: epoch {epoch + 1}/{self.params.get('epochs')}"
+            self.shown = counter(desc, self.params.get("steps"), unit="batch", enabled=progress)
+
+        def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
+            if self.shown is not None:
+                self.shown.set_postfix({k: f"{v:.3f}" for k, v in (logs or {}).items()}, refresh=False)
+                self.shown.update(1)
+
+        def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+            self._close()
+            log.debug("%s epoch %d/%s: %s", phase, epoch + 1, self.params.get("epochs"),
+                      ", ".join(f"{k}={float(v):.4f}" for k, v in (logs or {}).items()))
+
+        def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
+            self._close()
+
+        def _close(self) -> None:
+            if self.shown is not None:
+                self.shown.close()
+                self.shown = None
+
+    return EpochProgress()
+
+
+@quietly
 def train(data_dir: str | os.PathLike[str], output_dir: str | os.PathLike[str], config: TrainConfig = TrainConfig(),
           *, progress: bool = True) -> TrainResult:
     """Train a classifier on ``data_dir`` and write ``output_dir/model_int8.tflite`` (see the module docstring).
+
+    ``progress`` shows a bar per epoch and per long step on stderr; Keras and TensorFlow print nothing (their
+    text and each epoch's metrics go to the DEBUG log).
 
     Raises:
         DatasetError: Bad folder (missing, one class, an empty class, no readable image in a class).
@@ -163,9 +210,10 @@ def train(data_dir: str | os.PathLike[str], output_dir: str | os.PathLike[str], 
     from edgeml_converters.convert import convert
 
     keras.utils.set_random_seed(config.seed)
-    net = backbones.load_pretrained(config.backbone, include_top=False, image_size=config.image_size)
+    with step(f"loading {config.backbone}", enabled=progress):
+        net = backbones.load_pretrained(config.backbone, include_top=False, image_size=config.image_size)
     prep = training_preprocessing(net)
-    data = image_folder.load(data_dir, net.image_size, prep)
+    data = image_folder.load(data_dir, net.image_size, prep, progress=progress)
     train_set, val_set = image_folder.split(data, config.val_split, config.seed)
     log.info("%d classes, %d training and %d validation images (%d unreadable skipped), input %d px",
              len(data.classes), len(train_set.labels), len(val_set.labels), len(data.skipped), net.image_size)
@@ -178,20 +226,22 @@ def train(data_dir: str | os.PathLike[str], output_dir: str | os.PathLike[str], 
     ], name="augment")
     train_ds = _dataset(train_set, prep, config.batch_size, augment, config.seed)
     val_ds = _dataset(val_set, prep, config.batch_size, None, config.seed)
-    verbose = 1 if progress else 0
     start = time.perf_counter()
     log.info("Training the new head on the frozen %s backbone", net.name)
-    epochs = _fit(model, train_ds, val_ds, config.epochs, config.learning_rate, config.patience, verbose)
+    epochs = _fit(model, train_ds, val_ds, config.epochs, config.learning_rate, config.patience, "training head",
+                  progress)
     if config.fine_tune:
         n = unfreeze_top(net.model, config.fine_tune_fraction)
         log.info("Fine-tuning %d layers of the top %.0f%% blocks", n, 100 * config.fine_tune_fraction)
-        epochs += _fit(model, train_ds, val_ds, config.epochs, config.learning_rate / 10, config.patience, verbose)
+        epochs += _fit(model, train_ds, val_ds, config.epochs, config.learning_rate / 10, config.patience,
+                       "fine-tuning", progress)
     seconds = time.perf_counter() - start
 
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
     keras_path = out / "model.keras"
-    model.save(keras_path)
+    with step("saving model.keras", enabled=progress):
+        model.save(keras_path)
     labels_path = out / "labels.txt"
     labels_path.write_text("\n".join(data.classes) + "\n", encoding="utf-8")
     with tempfile.TemporaryDirectory(prefix="edgeml-train-calib-") as tmp:
@@ -200,22 +250,22 @@ def train(data_dir: str | os.PathLike[str], output_dir: str | os.PathLike[str], 
         converted = convert(keras_path, out, calibration_dir=calib, labels=labels_path, preprocessing=prep,
                             progress=progress, greyscale_calibration_ok=True)
 
-    float_acc, int8_acc, agreement = evaluate(model, converted.model_path, val_set, prep)
+    float_acc, int8_acc, agreement = evaluate(model, converted.model_path, val_set, prep, progress=progress)
     return TrainResult(converted.model_path, keras_path, data.classes, len(train_set.labels), len(val_set.labels),
                        len(data.skipped), float_acc, int8_acc, agreement, seconds, epochs, list(converted.notes))
 
 
-def evaluate(model: Any, tflite_path: Path, data: image_folder.ImageFolder,
-             prep: Preprocessing) -> tuple[float, float, float]:
+def evaluate(model: Any, tflite_path: Path, data: image_folder.ImageFolder, prep: Preprocessing, *,
+             progress: bool = False) -> tuple[float, float, float]:
     """Return (float accuracy, int8 accuracy, top-1 agreement) on ``data``; int8 through the device runtime."""
     from edgeml import Classifier
-    from edgeml_converters.quantize.calibration import normalize
 
-    float_top = np.argmax(model.predict(normalize(data.pixels, prep), verbose=0, batch_size=64), axis=-1)
+    float_top = float_top1(lambda batch: model.predict(batch, verbose=0, batch_size=64), data.pixels, prep)
     clf = Classifier(tflite_path)
-    int8_top = np.array([int(np.argmax(clf.scores(path))) for path in data.paths])  # from the file, as a device would
+    int8_top = np.array([int(np.argmax(clf.scores(path)))  # from the file, as a device would
+                         for path in bar(data.paths, "checking int8 on the validation images", enabled=progress)])
     return (float(np.mean(float_top == data.labels)), float(np.mean(int8_top == data.labels)),
-            float(np.mean(float_top == int8_top)))
+            top1_agreement(int8_top, float_top))
 
 
 def _link_images(data: image_folder.ImageFolder, root: Path) -> Path:

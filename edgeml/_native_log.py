@@ -19,7 +19,6 @@ Where ``sys.stdout``/``sys.stderr`` are not descriptors 1 and 2 (a notebook), Py
 from __future__ import annotations
 
 import contextlib
-import io
 import logging
 import os
 import sys
@@ -150,18 +149,17 @@ def _flush_python_streams() -> None:
             stream.flush()
 
 
-class _Console(io.TextIOBase):
+class _Console:
     """Unbuffered text to a saved terminal descriptor; remembers whether a progress bar holds the current line."""
 
     def __init__(self, fd: int, encoding: str) -> None:
-        super().__init__()
         self._fd: int | None = fd
-        self._encoding = encoding
+        self.encoding = encoding
         self.mid_line = False  # the last write left the cursor after text (a bar), not at a line start
 
     @property
-    def encoding(self) -> str:
-        return self._encoding
+    def closed(self) -> bool:
+        return self._fd is None
 
     def writable(self) -> bool:
         return True
@@ -177,7 +175,7 @@ class _Console(io.TextIOBase):
     def write(self, s: str) -> int:
         if self._fd is None or not s:  # a bar drawn after the block ended: nowhere to go
             return len(s)
-        data = s.encode(self._encoding, "backslashreplace")
+        data = s.encode(self.encoding, "backslashreplace")
         while data:
             data = data[os.write(self._fd, data):]
         self.mid_line = not s.endswith(("\n", "\r"))
@@ -190,7 +188,6 @@ class _Console(io.TextIOBase):
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
-        super().close()
 
 
 class _LogConsole(_Console):
@@ -241,7 +238,7 @@ class _Capture:
         encoding = getattr(sys.stderr, "encoding", None) or "utf-8"
         # Bars follow sys.stderr: the saved fd 2 when that is what it writes to, else the object itself (a notebook).
         self._consoles = {fd: _Console(os.dup(saved), encoding) for fd, saved in self.saved.items()}
-        self.stderr: TextIO | io.TextIOBase = self._consoles[2] if _fileno(sys.stderr) == 2 else sys.stderr
+        self.stderr: TextIO | _Console = self._consoles[2] if _fileno(sys.stderr) == 2 else sys.stderr
         for fd in (1, 2):
             os.dup2(self.file.fileno(), fd)
         self._handlers: list[tuple[logging.StreamHandler[Any], Any, _Divert]] = []

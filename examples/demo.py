@@ -9,7 +9,6 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import statistics
 import sys
 import time
@@ -29,15 +28,14 @@ def build_model(build: Path) -> Path:
     import_tensorflow("make demo")
     from edgeml_converters.backbones.export import convert_pretrained
 
-    out = sys.stdout
-    with contextlib.redirect_stdout(sys.stderr):  # TensorFlow's chatter goes to stderr; the story stays here
-        result = convert_pretrained("efficientnet-lite0", model.parent)
+    # Quiet by itself: TensorFlow's text is captured (logged at DEBUG), its progress bars are on stderr.
+    result = convert_pretrained("efficientnet-lite0", model.parent)
     print(f"   wrote {result.model_path} ({result.model_path.stat().st_size / 2**20:.1f} MiB), input "
           f"{result.input.dtype_name}{list(result.input.shape)} scale={result.input.scale:g} "
-          f"zero_point={result.input.zero_point}", file=out)
+          f"zero_point={result.input.zero_point}")
     if result.agreement is not None:
         print(f"   int8 top-1 agrees with the float model on {result.agreement:.0%} of {result.checked_images} "
-              f"{'held-out' if result.checked_held_out else 'calibration'} photos", file=out)
+              f"{'held-out' if result.checked_held_out else 'calibration'} photos")
     return result.model_path
 
 

@@ -14,7 +14,6 @@ machine; other jobs may share its cores.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import sys
 import time
@@ -69,9 +68,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dense-epochs-full", type=int, default=10)
     args = parser.parse_args(argv)
 
-    from edgeml_converters.tf import import_tensorflow
+    from edgeml_converters.tf import import_tensorflow, quiet
 
     import_tensorflow("the transfer-vs-scratch experiment")
+    with quiet():  # TensorFlow's and Keras's text is logged at DEBUG; train's progress bars stay on stderr
+        report = run(args)
+    print(json.dumps(report, indent=2))
+    return 0
+
+
+def run(args: argparse.Namespace) -> dict[str, object]:
+    """Train and score both models; return the figures."""
     import keras
 
     from edgeml import Classifier
@@ -91,9 +98,8 @@ def main(argv: list[str] | None = None) -> int:
         fashion_mnist.write_image_folder(test_dir, "test", per_class=args.test_images // 10)
 
     report: dict[str, object] = {"train_images": len(small), "test_images": len(test)}
-    with contextlib.redirect_stdout(sys.stderr):
-        config = TrainConfig(image_size=args.image_size, epochs=args.epochs, fine_tune=args.fine_tune, val_split=0.1)
-        result = train(train_dir, build / "model", config, progress=False)
+    config = TrainConfig(image_size=args.image_size, epochs=args.epochs, fine_tune=args.fine_tune, val_split=0.1)
+    result = train(train_dir, build / "model", config)
     # Float (Keras) and int8 (.tflite through the device runtime, from the PNG files) on the same test images.
     prep = Classifier(result.model_path).preprocessing
     test_data = image_folder.load(test_dir, args.image_size, prep)
@@ -114,8 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     report["dense_60k"] = {"epochs": args.dense_epochs_full, "train_seconds": round(seconds, 1),
                            "test_accuracy_10k": dense_accuracy(model, x_test, y_test),
                            "test_accuracy_same_subset": dense_accuracy(model, x_test[test], y_test[test])}
-    print(json.dumps(report, indent=2))
-    return 0
+    return report
 
 
 if __name__ == "__main__":

@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from edgeml_converters import backbones
+from edgeml_converters.progress import step
+from edgeml_converters.tf import quietly
 
 # The offline photo set has ~110 images: calibrate on most, keep the rest for the int8-vs-float check.
 PHOTO_CALIBRATION_IMAGES = 80
@@ -31,6 +33,7 @@ def save_keras(name: str, work_dir: str | os.PathLike[str]) -> tuple[Path, Path,
     return model_path, labels_path, net
 
 
+@quietly
 def convert_pretrained(
     name: str,
     output_dir: str | os.PathLike[str],
@@ -50,8 +53,11 @@ def convert_pretrained(
         quantize: One mode or several (see :func:`edgeml_converters.convert.convert`); int8's uint8 input takes raw
             RGB bytes.
         max_calibration_images: Default 300 with ``calibration_dir``, else 80 of the ~110 offline photos.
+        progress: Show a progress bar per long step on stderr.
         **options: Passed to :func:`edgeml_converters.convert.convert` (``io``, ``eval_dir``, ...); the
             backbone's own preprocessing and labels are not overridable.
+
+    Like ``convert``, it prints nothing itself: TensorFlow's output is logged at DEBUG (``edgeml_converters.tf``).
 
     Returns:
         The :class:`edgeml_converters.convert.ConversionResult`.
@@ -63,12 +69,13 @@ def convert_pretrained(
     from edgeml_converters.datasets import photos
 
     with tempfile.TemporaryDirectory(prefix="edgeml-pretrained-") as tmp:
-        model_path, labels_path, net = save_keras(name, tmp)
-        if calibration_dir is None:
-            calibration_dir = photos.write_folder(Path(tmp) / "photos", colour_only=True)
-            limit = max_calibration_images or PHOTO_CALIBRATION_IMAGES
-        else:
-            limit = max_calibration_images or 300
+        with step(f"loading {name}", enabled=progress):
+            model_path, labels_path, net = save_keras(name, tmp)
+            if calibration_dir is None:
+                calibration_dir = photos.write_folder(Path(tmp) / "photos", colour_only=True)
+                limit = max_calibration_images or PHOTO_CALIBRATION_IMAGES
+            else:
+                limit = max_calibration_images or 300
         return convert(model_path, output_dir, calibration_dir=calibration_dir, quantize=quantize,
                        labels=labels_path, preprocessing=net.preprocessing, max_calibration_images=limit,
                        progress=progress, **options)

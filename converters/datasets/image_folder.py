@@ -20,15 +20,15 @@ from pathlib import Path
 import numpy as np
 
 from edgeml import preprocess
-from edgeml.errors import EdgemlError, ImageError
+from edgeml.errors import ImageError
 from edgeml.image import IMAGE_SUFFIXES, find_images, load_image
 from edgeml.preprocess import Preprocessing
+from edgeml_converters.datasets.errors import DatasetError
+from edgeml_converters.progress import bar
+
+__all__ = ["DatasetError", "ImageFolder", "load", "scan", "split"]
 
 log = logging.getLogger(__name__)
-
-
-class DatasetError(EdgemlError, ValueError):
-    """The training folder cannot make a classification dataset (missing, empty class, a single class...)."""
 
 
 @dataclass
@@ -77,8 +77,10 @@ def scan(data_dir: str | os.PathLike[str]) -> dict[str, list[Path]]:
     return classes
 
 
-def load(data_dir: str | os.PathLike[str], size: int, prep: Preprocessing) -> ImageFolder:
+def load(data_dir: str | os.PathLike[str], size: int, prep: Preprocessing, *, progress: bool = False) -> ImageFolder:
     """Decode every image of ``data_dir`` to uint8 RGB ``(size, size, 3)``; skip and count unreadable files.
+
+    ``progress`` counts the images on a progress bar.
 
     Raises:
         DatasetError: See :func:`scan`; also when a class is left without any readable image.
@@ -88,17 +90,17 @@ def load(data_dir: str | os.PathLike[str], size: int, prep: Preprocessing) -> Im
     labels: list[int] = []
     paths: list[Path] = []
     skipped: list[Path] = []
-    for label, files in enumerate(classes.values()):
-        for path in files:
-            try:
-                rgb = load_image(path, "RGB")
-            except ImageError as exc:
-                log.warning("skipping unreadable image: %s", exc)
-                skipped.append(path)
-                continue
-            pixels.append(preprocess.resize(rgb, (size, size), prep))
-            labels.append(label)
-            paths.append(path)
+    files = [(label, path) for label, group in enumerate(classes.values()) for path in group]
+    for label, path in bar(files, "loading images", enabled=progress):
+        try:
+            rgb = load_image(path, "RGB")
+        except ImageError as exc:
+            log.warning("skipping unreadable image: %s", exc)
+            skipped.append(path)
+            continue
+        pixels.append(preprocess.resize(rgb, (size, size), prep))
+        labels.append(label)
+        paths.append(path)
     names = tuple(classes)
     missing = [names[i] for i in range(len(names)) if i not in set(labels)]
     if missing:

@@ -20,6 +20,7 @@ from edgeml.errors import ConversionError
 from edgeml.image import IMAGE_SUFFIXES, as_array, find_images
 from edgeml.preprocess import Preprocessing
 from edgeml.preprocess.quantize import per_channel
+from edgeml_converters.progress import bar
 
 __all__ = ["Sample", "is_greyscale", "load_samples", "normalize", "pick_images", "pixels_for", "representative_dataset"]
 
@@ -202,20 +203,15 @@ def normalize(pixels: np.ndarray, prep: Preprocessing) -> np.ndarray:
 
 def representative_dataset(
     samples: Sequence[Sample], size_hwc: tuple[int, int, int], prep: Preprocessing, progress: bool = True,
-    color_order: str = "rgb",
+    color_order: str = "rgb", desc: str = "calibrating",
 ) -> Iterator[list[np.ndarray]]:
     """Yield ``[float32 (1, H, W, C)]`` samples for ``TFLiteConverter.representative_dataset``.
 
     The first sample gets one pixel at 0 and one at 255 so the input range is exactly the pixel range: the
     converter then picks input scale ``std⁻¹``-equivalent and the runtime can copy camera bytes straight in.
+    With ``progress``, a bar ``desc`` counts the samples as the converter takes them.
     """
-    iterator: Iterator[Sample] = iter(samples)
-    if progress:
-        from edgeml._optional import require
-
-        tqdm = require("tqdm").tqdm
-        iterator = iter(tqdm(samples, desc="calibrating", unit="img", leave=False))
-    for n, sample in enumerate(iterator):
+    for n, sample in enumerate(bar(samples, desc, enabled=progress, total=len(samples))):
         pixels = pixels_for(sample, size_hwc, prep, color_order)
         if n == 0:
             pixels = pixels.copy()

@@ -25,7 +25,9 @@ from typing import Any
 
 import numpy as np
 
+from edgeml.errors import ModelFormatError
 from edgeml.model.graph import Graph, Operator, parse_graph
+from edgeml_converters.progress import bar
 
 log = logging.getLogger(__name__)
 
@@ -89,13 +91,18 @@ def optimise_rounding(w: np.ndarray, cov: np.ndarray, sweeps: int = 3) -> np.nda
     return q
 
 
-def refine(int8_model: bytes, float_model: bytes, inputs: Iterable[np.ndarray]) -> tuple[bytes, RoundingStats]:
+def refine(int8_model: bytes, float_model: bytes, inputs: Iterable[np.ndarray], *,
+           progress: bool = False) -> tuple[bytes, RoundingStats]:
     """Return ``int8_model`` with calibrated weight rounding and bias correction, and what changed.
 
     Args:
         int8_model: The converter's full-integer flatbuffer (per-channel int8 weights, int32 biases).
         float_model: The float32 conversion of the same graph (BatchNorm folded the same way).
         inputs: Float32 ``(1, H, W, C)`` inputs of ``float_model``, e.g. the calibration samples.
+        progress: Count the layers on a progress bar as they are rounded.
+
+    Raises:
+        ModelFormatError: A weight buffer does not lie inside the flatbuffer (it cannot be rewritten in place).
     """
     q_file, f_file = parse_graph(int8_model), parse_graph(float_model)
     matched = _matched_layers(q_file, f_file)
@@ -109,7 +116,7 @@ def refine(int8_model: bytes, float_model: bytes, inputs: Iterable[np.ndarray]) 
     stats = _input_statistics(float_model, f_file, [f for _, f in pairs], inputs)
     new_buffers: dict[int, np.ndarray] = {}
     changed, ratios = 0, []
-    for q_op, f_op in pairs:
+    for q_op, f_op in bar(pairs, "int8: rounding layers", enabled=progress, unit="layer"):
         mean, cov = stats[f_op.index]
         weights, bias, moved, ratio = _round_layer(q_file, q_op, f_file, f_op, mean, cov)
         new_buffers[q_file.main.tensors[q_op.inputs[1]].buffer] = weights
@@ -118,8 +125,8 @@ def refine(int8_model: bytes, float_model: bytes, inputs: Iterable[np.ndarray]) 
         changed += moved
         ratios.append(ratio)
     result = RoundingStats(len(pairs), skipped, changed, float(np.mean(ratios)))
-    log.info("Calibrated rounding: %d layers, %d weights moved, output error x%.2f of nearest rounding (%.1f s)",
-             result.layers, result.changed_weights, result.error_ratio, time.perf_counter() - start)
+    log.debug("Calibrated rounding: %d layers, %d weights moved, output error x%.2f of nearest rounding (%.1f s)",
+              result.layers, result.changed_weights, result.error_ratio, time.perf_counter() - start)
     return _replace_buffers(int8_model, q_file, new_buffers), result
 
 
@@ -320,7 +327,9 @@ def _replace_buffers(model: bytes, file: Graph, buffers: dict[int, np.ndarray]) 
         start, n = file.buffer_span(index)
         data = np.ascontiguousarray(values, values.dtype.newbyteorder("<")).tobytes()
         if not start or len(data) != n:
-            raise ValueError(f"Buffer {index} holds {n} bytes inline; the replacement has {len(data)}.")
+            raise ModelFormatError(f"Buffer {index} holds {n} bytes inline; the replacement has {len(data)}. "
+                                   "It cannot be rewritten in place: convert with --weight-rounding nearest "
+                                   "(and without --eval) to keep the converter's weights.")
         out[start:start + n] = data
     return bytes(out)
 

@@ -13,14 +13,16 @@ from typing import Any
 import numpy as np
 
 from edgeml import preprocess
-from edgeml.model import metadata
 from edgeml._version import __version__
 from edgeml.errors import ConversionError, ModelCompatibilityError
+from edgeml.model import metadata
 from edgeml.preprocess import Preprocessing
 from edgeml.tensors import TensorSpec
 from edgeml_converters.loading.model import Fold, LoadedModel, fold_values
+from edgeml_converters.progress import bar, step
 from edgeml_converters.quantize import calibration
 from edgeml_converters.quantize import rounding as weight_rounding
+from edgeml_converters.tf import quiet
 from edgeml_converters.tflite import graph as report_graph
 from edgeml_converters.tflite import metadata as tflite_metadata
 
@@ -108,30 +110,35 @@ def write_model(loaded: LoadedModel, mode: str, io: str | None, out_dir: Path, *
     model_prep = Preprocessing.from_dict({**preprocessing.to_dict(), "mean": [0.0], "std": [1.0]}) if graph_fold \
         else preprocessing
     model_order = "rgb" if fold else color_order
-    converter = loaded.make_converter(graph_fold)
-    if mode in ("float16", "dynamic", "int8"):
-        converter.optimizations = [tf.lite.Optimize.DEFAULT]
-    if mode == "float16":
-        converter.target_spec.supported_types = [tf.float16]
-    if mode == "int8":
-        log.info("Calibrating on %d images", len(calib))
-        converter.representative_dataset = lambda: calibration.representative_dataset(
-            calib, size, model_prep, progress, model_order)
-        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-        converter.inference_input_type = converter.inference_output_type = getattr(tf, io)
-    try:
-        flatbuffer = converter.convert()
-    except Exception as exc:  # the converter raises ConverterError/ValueError/RuntimeError for unsupported graphs
-        raise explain_failure(loaded.name, mode, exc) from exc
+    with step(f"{mode}: converting", enabled=progress), quiet() as native:
+        converter = loaded.make_converter(graph_fold)
+        if mode in ("float16", "dynamic", "int8"):
+            converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        if mode == "float16":
+            converter.target_spec.supported_types = [tf.float16]
+        if mode == "int8":
+            log.debug("Calibrating on %d images", len(calib))
+            converter.representative_dataset = lambda: calibration.representative_dataset(
+                calib, size, model_prep, progress, model_order, desc=f"{mode}: calibrating")
+            converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+            converter.inference_input_type = converter.inference_output_type = getattr(tf, io)
+        try:
+            flatbuffer = converter.convert()
+        except Exception as exc:  # the converter raises ConverterError/ValueError/RuntimeError for unsupported graphs
+            raise explain_failure(loaded.name, mode, exc, native.text()) from exc
     rounding: weight_rounding.RoundingStats | None = None
     twin: WeightsOnly | None = None
     if mode == "int8" and (weight_rounding_mode == "calibrated" or split_error):
-        reference = loaded.make_converter(graph_fold).convert()  # the same graph in float32
-        if weight_rounding_mode == "calibrated":
-            flatbuffer, rounding = _calibrated_rounding(loaded, reference, flatbuffer, calib, model_prep, model_order)
-        if split_error:
-            twin_model, layers, left_float = weight_rounding.weights_only(flatbuffer, reference)
-            twin = WeightsOnly(twin_model, model_prep, model_order, layers, left_float)
+        calibrated = weight_rounding_mode == "calibrated"
+        with step(f"{mode}: rounding weights" if calibrated else f"{mode}: weights-only graph",
+                  enabled=progress), quiet():
+            reference = loaded.make_converter(graph_fold).convert()  # the same graph in float32
+            if calibrated:
+                flatbuffer, rounding = _calibrated_rounding(loaded, reference, flatbuffer, calib, model_prep,
+                                                            model_order, progress)
+            if split_error:
+                twin_model, layers, left_float = weight_rounding.weights_only(flatbuffer, reference)
+                twin = WeightsOnly(twin_model, model_prep, model_order, layers, left_float)
 
     graph = report_graph.summarize(flatbuffer)
     if mode == "int8":
@@ -180,13 +187,14 @@ _ROUNDING_IMAGES = 100
 
 
 def _calibrated_rounding(loaded: LoadedModel, reference: bytes, flatbuffer: bytes, calib: Sequence[Any],
-                         model_prep: Preprocessing, model_order: str
+                         model_prep: Preprocessing, model_order: str, progress: bool = False
                          ) -> tuple[bytes, weight_rounding.RoundingStats]:
     """Re-round ``flatbuffer``'s int8 weights with layer inputs from ``reference``, the same graph in float32."""
-    step = max(1, len(calib) // _ROUNDING_IMAGES)
-    inputs = (x[0] for x in calibration.representative_dataset(calib[::step], loaded.input_shape, model_prep,
-                                                                 False, model_order))
-    return weight_rounding.refine(flatbuffer, reference, inputs)
+    samples = calib[::max(1, len(calib) // _ROUNDING_IMAGES)]
+    inputs = (x[0] for x in calibration.representative_dataset(samples, loaded.input_shape, model_prep, False,
+                                                                 model_order))
+    shown = bar(inputs, "int8: layer inputs", enabled=progress, total=len(samples))
+    return weight_rounding.refine(flatbuffer, reference, shown, progress=progress)
 
 
 def _info(loaded: LoadedModel, mode: str, io: str, model_prep: Preprocessing, model_order: str,
@@ -245,9 +253,15 @@ def _verify(path: Path, mode: str, io: str, size: tuple[int, int, int], prep: Pr
 _SELECT_OPS = re.compile(r"TF Select ops: ([^\n]+)")
 
 
-def explain_failure(model_name: str, mode: str, exc: Exception) -> ConversionError:
-    """Return a one-line :class:`ConversionError` for a TFLite converter failure, naming the ops involved."""
+def explain_failure(model_name: str, mode: str, exc: Exception, native_output: str = "") -> ConversionError:
+    """Return a one-line :class:`ConversionError` for a TFLite converter failure, naming the ops involved.
+
+    ``native_output`` is what TensorFlow printed during the conversion (:func:`edgeml_converters.tf.quiet`): the
+    converter sometimes writes the reason there and raises with a generic message.
+    """
     text = str(exc)
+    if not _SELECT_OPS.search(text) and not any("error" in line.lower() for line in text.splitlines()):
+        text = f"{text}\n{native_output}"
     ops = _SELECT_OPS.search(text)
     if ops:
         return ConversionError(
@@ -255,7 +269,9 @@ def explain_failure(model_name: str, mode: str, exc: Exception) -> ConversionErr
             f"(--quantize {mode}). Swap the layer that uses them for one built from TFLite builtins (e.g. "
             "GELU→ReLU/hard-swish, custom math→Keras layers), or keep it out of the exported model."
         )
-    first = next((line for line in text.strip().splitlines() if "error" in line.lower()), text.strip()[:200])
+    own = str(exc).strip()
+    fallback = own.splitlines()[0][:200] if own else type(exc).__name__
+    first = next((line for line in text.strip().splitlines() if "error" in line.lower()), fallback)
     return ConversionError(
         f"TensorFlow Lite could not convert {model_name!r} with --quantize {mode}: {first.strip()}. Try "
         "--quantize float32 to see whether the model converts at all, or --quantize dynamic."

@@ -12,7 +12,7 @@ import logging
 import os
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +21,10 @@ import numpy as np
 from edgeml.errors import ConversionError, LabelsError
 from edgeml.image import find_images
 from edgeml.preprocess import Preprocessing
-from edgeml_converters.quantize import calibration
 from edgeml_converters.loading.model import LoadedModel
+from edgeml_converters.progress import bar, step
+from edgeml_converters.quantize import calibration
+from edgeml_converters.quantize.agreement import float_top1, top1_agreement
 from edgeml_converters.quantize.writer import WeightsOnly, WrittenModel
 
 log = logging.getLogger(__name__)
@@ -91,28 +93,27 @@ def write_report(models: Sequence[WrittenModel], loaded: LoadedModel, eval_dir: 
     from edgeml.classifier import Classifier
 
     paths, truth, names = eval_set(eval_dir, labels, limit)
-    log.info("Evaluating on %d images from %s", len(paths), eval_dir)
-    pixels = np.stack([calibration.pixels_for(p, loaded.input_shape, preprocessing) for p in paths])
-    model_in = calibration.in_color_order(pixels, color_order)
-    float_top = np.argmax(loaded.predict(calibration.normalize(model_in, preprocessing)), axis=-1)
+    log.debug("Evaluating on %d images from %s", len(paths), eval_dir)
+    pixels = np.stack([calibration.pixels_for(p, loaded.input_shape, preprocessing)
+                       for p in bar(paths, "eval: reading images", enabled=progress)])
+    with step("eval: float model", enabled=progress):
+        float_top = float_top1(loaded.predict, pixels, preprocessing, color_order)
     if len(names) != int(np.max(float_top)) + 1 and labels is None and int(np.max(float_top)) >= len(names):
         raise LabelsError(f"The model predicts class {int(np.max(float_top))} but {eval_dir!r} has only "
                           f"{len(names)} class folders. Pass --labels so folders can be matched to outputs.")
     entries = [_entry("float (Keras)", None, float_top, float_top, truth, len(names))]
     for m in models:
         clf = Classifier(m.path)
-        iterator: Any = pixels
-        if progress:
-            from edgeml._optional import require
-
-            iterator = require("tqdm").tqdm(pixels, desc=f"eval {m.mode}", unit="img", leave=False)
-        outputs = calibration.runtime_outputs(clf, iterator)
+        outputs = calibration.runtime_outputs(clf, bar(pixels, f"eval: {m.mode}", enabled=progress,
+                                                       total=len(pixels)))
         top = np.argmax(outputs, axis=-1)
         entry = _entry(m.path.name, m, top, float_top, truth, len(names))
         entry["disagreements_tied"] = tied_disagreements(outputs, float_top)
         entry["latency_ms"] = _latency(clf, pixels[0])
         if m.weights_only is not None:
-            entry["agreement_weights_only"] = float(np.mean(_float_graph_top(m.weights_only, pixels) == float_top))
+            entry["agreement_weights_only"] = top1_agreement(
+                _float_graph_top(m.weights_only, bar(pixels, f"eval: {m.mode} weights only", enabled=progress,
+                                                     total=len(pixels))), float_top)
             entry["weights_only_layers"] = {"int8": m.weights_only.layers, "left_float": m.weights_only.left_float}
         entries.append(entry)
     report = {
@@ -127,7 +128,8 @@ def write_report(models: Sequence[WrittenModel], loaded: LoadedModel, eval_dir: 
     json_path.write_text(json.dumps(report, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     from edgeml_converters.report.plots import plot_report
 
-    plots = plot_report(report, out_dir)
+    with step("eval: plots", enabled=progress):
+        plots = plot_report(report, out_dir)
     md_path.write_text(render_markdown(report, [p.name for p in plots]), encoding="utf-8")
     return [json_path, md_path, *plots]
 
@@ -140,7 +142,7 @@ def _entry(name: str, m: WrittenModel | None, top: np.ndarray, float_top: np.nda
     entry: dict[str, Any] = {
         "name": name,
         "top1_accuracy": float(np.mean(top == truth)),
-        "agreement_with_float": float(np.mean(top == float_top)),
+        "agreement_with_float": top1_agreement(top, float_top),
         "per_class_accuracy": per_class,
         "confusion_matrix": confusion.tolist(),
     }
@@ -168,7 +170,7 @@ def tied_disagreements(outputs: np.ndarray, float_top: np.ndarray) -> int:
     return int(np.count_nonzero(tied & (top != float_top)))
 
 
-def _float_graph_top(twin: WeightsOnly, pixels: np.ndarray) -> np.ndarray:
+def _float_graph_top(twin: WeightsOnly, pixels: Iterable[np.ndarray]) -> np.ndarray:
     """Top-1 class of each image through ``twin`` (float activations, int8 weights)."""
     from edgeml.interpreter import open_interpreter
     from edgeml.model import ModelFile

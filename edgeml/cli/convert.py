@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import sys
 from typing import Any
@@ -107,20 +106,21 @@ def run(args: argparse.Namespace) -> int:
         eval_images=args.eval_images, greyscale_calibration_ok=args.greyscale_calibration_ok,
         weight_rounding=args.weight_rounding,
     )
-    # Keras prints export details on stdout; stdout is for results only.
-    with contextlib.redirect_stdout(sys.stderr):
-        if pretrained is not None:  # its preprocessing and labels come with it; the offline photos calibrate
-            from edgeml_converters.backbones.export import convert_pretrained
+    # Both print nothing of TensorFlow's (-v logs it); their progress bars are on stderr.
+    if pretrained is not None:  # its preprocessing and labels come with it; the offline photos calibrate
+        from edgeml_converters.backbones.export import convert_pretrained
 
-            limit = args.max_calibration_images if args.calibration else None
-            result = convert_pretrained(pretrained, args.output, max_calibration_images=limit, **options)
-        else:
-            result = convert(
-                args.model, output_dir=args.output, labels=args.labels, preprocessing=prep,
-                color_order=args.color_order, fold=args.fold,
-                input_size=parse_size(args.input_size) if args.input_size else None, custom_objects=custom,
-                max_calibration_images=args.max_calibration_images, **options,
-            )
+        limit = args.max_calibration_images if args.calibration else None
+        result = convert_pretrained(pretrained, args.output, max_calibration_images=limit, **options)
+    else:
+        result = convert(
+            args.model, output_dir=args.output, labels=args.labels, preprocessing=prep,
+            color_order=args.color_order, fold=args.fold,
+            input_size=parse_size(args.input_size) if args.input_size else None, custom_objects=custom,
+            max_calibration_images=args.max_calibration_images, **options,
+        )
+    for line in summary(result):
+        print(line, file=sys.stderr)
     for m in result.models:
         if args.json:
             print(json.dumps({"path": str(m.path), "quantize": m.mode, "io": m.io, "bytes": m.path.stat().st_size,
@@ -139,3 +139,31 @@ def run(args: argparse.Namespace) -> int:
                                    min_runtime=args.min_runtime, segments=args.segments).outputs:
             print(json.dumps({"path": str(path)}) if args.json else path)
     return 0
+
+
+def summary(result: Any) -> list[str]:
+    """Return the lines telling a person what was written: per model its mode, file, size, input and agreement."""
+    rows = []
+    for m in result.models:
+        inp = m.input
+        if inp.quantized:
+            how = {True: ", pixels copied in", False: ", requantized per frame"}.get(m.exact_input, "")
+            tensor = f"{inp.dtype_name} input scale={inp.scale:g} zero_point={inp.zero_point}{how}"
+        else:
+            tensor = f"{inp.dtype_name} input"
+        if m.agreement is not None:
+            where = "held-out" if m.checked_held_out else "calibration"
+            check = f"top-1 agrees with float on {m.agreement:.1%} of {m.checked_images} {where} images"
+        else:
+            check = "" if m.mode == "float32" else "not checked against float (no calibration images)"
+        rows.append((m.mode, m.path.name, _size(m.path.stat().st_size), tensor, check))
+    widths = [max(len(row[i]) for row in rows) for i in range(5)]
+    lines = [f"Wrote {len(rows)} model{'s' if len(rows) != 1 else ''} to {result.models[0].path.parent}:"]
+    lines += [("  " + "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True))).rstrip() for row in rows]
+    if result.report_path is not None:
+        lines.append(f"Report: {result.report_path.with_suffix('.md')}")
+    return lines
+
+
+def _size(n: int) -> str:
+    return f"{n / 2**20:.1f} MiB" if n >= 2**20 else f"{n / 1024:.1f} KiB"

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
-import sys
 
 BACKBONES = ("efficientnet-lite0", "efficientnet-lite1", "efficientnet-lite2")  # edgeml_converters.backbones.NAMES
 
@@ -43,9 +41,7 @@ def run(args: argparse.Namespace) -> int:
     config = TrainConfig(backbone=args.backbone, epochs=args.epochs, fine_tune=args.fine_tune,
                          image_size=args.image_size, batch_size=args.batch_size, val_split=args.val_split,
                          learning_rate=args.learning_rate, seed=args.seed)
-    # Keras progress bars print on stdout; stdout is for results only.
-    with contextlib.redirect_stdout(sys.stderr):
-        result = train(args.data_dir, args.output, config)
+    result = train(args.data_dir, args.output, config)  # prints nothing of Keras's: our bars go to stderr
     if args.json:
         print(json.dumps(result.to_dict()))
     else:

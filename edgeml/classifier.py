@@ -92,7 +92,8 @@ class Classifier:
         if output_activation not in (None, *ACTIVATIONS):
             raise InvalidArgumentError(f"output_activation must be 'softmax', 'logits' or 'auto'. "
                                        f"Received: {output_activation!r}")
-        asked: dict[str, Any] = dict(threads=num_threads, device=device, fallback=fallback, preprocessing=preprocessing, board=board)
+        asked: dict[str, Any] = dict(threads=num_threads, device=device, fallback=fallback,
+                                     preprocessing=preprocessing, board=board)
         file = as_model_file(model)
         settings = resolve_settings(**asked, model=file.metadata)
         opened = open_model(file, device=settings.device, fallback=settings.fallback, num_threads=settings.threads,

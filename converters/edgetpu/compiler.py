@@ -21,19 +21,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from edgeml.edgetpu import install
 from edgeml.errors import CompilerNotFoundError, ConversionError, InvalidArgumentError
 from edgeml_converters.edgetpu.log import CompilerLog, parse_compiler_log
 
 __all__ = ["INSTALL_HINT", "CompileResult", "compile_models", "find_compiler", "output_names"]
 
-INSTALL_HINT = (
-    "Install it on an x86-64 Debian/Ubuntu host: "
-    "curl https://packages.cloud.google.com/apt/doc/apt-key.gpg | sudo apt-key add - && "
-    'echo "deb https://packages.cloud.google.com/apt coral-edgetpu-stable main" | '
-    "sudo tee /etc/apt/sources.list.d/coral-edgetpu.list && sudo apt-get update && "
-    "sudo apt-get install edgetpu-compiler (or set EDGETPU_COMPILER=/path/to/edgetpu_compiler). "
-    "On other hosts use Coral's Colab notebook (google-coral/tutorials compile_for_edgetpu.ipynb)."
-)
+INSTALL_HINT = f"Install it {install.COMPILER}"
 
 
 @dataclass

@@ -17,7 +17,7 @@ from edgeml.frame import parse_size
 from edgeml.interpreter.devices import DEVICES, parse_device
 
 __all__ = ["add_run_options", "board", "board_for", "device", "frame_size", "non_negative_int", "positive_float",
-           "positive_int", "probability", "run_options", "show_settings"]
+           "positive_int", "probability", "run_options", "show_settings", "tensor_size"]
 
 log = logging.getLogger("edgeml.cli")
 
@@ -71,6 +71,14 @@ def frame_size(text: str) -> tuple[int, int]:
         return parse_size(text, "WxH")
     except EdgemlError:
         raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT such as 640x480, got {text!r}") from None
+
+
+def tensor_size(text: str) -> tuple[int, int]:
+    """``HEIGHTxWIDTH`` (a model input, e.g. ``--input-size 224x224``) → ``(height, width)``."""
+    try:
+        return parse_size(text, "HxW")
+    except EdgemlError:
+        raise argparse.ArgumentTypeError(f"expected HEIGHTxWIDTH such as 224x224, got {text!r}") from None
 
 
 def device(text: str) -> str:

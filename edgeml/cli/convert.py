@@ -7,6 +7,7 @@ import json
 import sys
 from typing import Any
 
+from edgeml.cli._args import positive_int, tensor_size
 from edgeml.errors import ConversionError
 
 QUANTIZE_MODES = ("float32", "float16", "dynamic", "int8")
@@ -32,7 +33,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    "sub-folder per class), a quoted glob, or an .npz of uint8 (N, H, W, C); required for int8")
     p.add_argument("--greyscale-calibration-ok", action="store_true", help="calibrate a colour model on greyscale "
                    "images too (made RGB as the runtime does): only for a model trained on such images")
-    p.add_argument("--max-calibration-images", type=int, default=300, metavar="N", help="default: 300")
+    p.add_argument("--max-calibration-images", type=positive_int, default=300, metavar="N", help="default: 300")
     p.add_argument("--weight-rounding", choices=("calibrated", "nearest"), default="calibrated",
                    help="int8 weights: calibrated (default) rounds each weight up or down to minimise its layer's "
                    "output error on the calibration images; nearest keeps TFLite's rounding")
@@ -51,30 +52,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="channel order the model was trained with (bgr: OpenCV-style; folded into the model)")
     p.add_argument("--no-fold", dest="fold", action="store_false",
                    help="record the normalisation in the metadata instead of folding it into the model")
-    p.add_argument("--input-size", metavar="HxW", help="input size for models whose H/W are not fixed")
+    p.add_argument("--input-size", type=tensor_size, metavar="HxW",
+                   help="input size for models whose H/W are not fixed")
     p.add_argument("--custom-objects", metavar="FILE.py", help="Python file defining custom Keras layers")
     p.add_argument("--eval", metavar="DIR", help="labelled folder (one sub-folder per class): write report.json, "
                    "report.md and plots comparing float with every produced model")
-    p.add_argument("--eval-images", type=int, metavar="N", help="evaluate on at most N images")
+    p.add_argument("--eval-images", type=positive_int, metavar="N", help="evaluate on at most N images")
     p.add_argument("--json", action="store_true", help="print one JSON object per written file")
     p.add_argument("--target", choices=("cpu", "edgetpu"), default="cpu",
                    help="edgetpu: check the int8 model for the Edge TPU, then run edgetpu_compiler if installed")
     p.add_argument("--allow-cpu-ops", action="store_true", help="with --target edgetpu: warn instead of refusing "
                    "when ops are predicted to run on the CPU")
-    p.add_argument("--min-runtime", type=int, help="with --target edgetpu: edgetpu_compiler -m (e.g. 13 or 14)")
-    p.add_argument("--segments", type=int, help="with --target edgetpu: edgetpu_compiler -n (pipelining)")
+    p.add_argument("--min-runtime", type=positive_int,
+                   help="with --target edgetpu: edgetpu_compiler -m (e.g. 13 or 14)")
+    p.add_argument("--segments", type=positive_int, help="with --target edgetpu: edgetpu_compiler -n (pipelining)")
     p.set_defaults(func=run)
-
-
-def parse_size(text: str) -> tuple[int, int]:
-    """Parse ``"224x224"`` → ``(224, 224)``; raise :class:`ConversionError` with the expected form."""
-    try:
-        h, w = (int(v) for v in text.lower().split("x"))
-        if h > 0 and w > 0:
-            return h, w
-    except ValueError:
-        pass
-    raise ConversionError(f"--input-size must be HxW with positive integers, e.g. 224x224. Received: {text!r}")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -116,7 +108,7 @@ def run(args: argparse.Namespace) -> int:
         result = convert(
             args.model, output_dir=args.output, labels=args.labels, preprocessing=prep,
             color_order=args.color_order, fold=args.fold,
-            input_size=parse_size(args.input_size) if args.input_size else None, custom_objects=custom,
+            input_size=args.input_size, custom_objects=custom,
             max_calibration_images=args.max_calibration_images, **options,
         )
     for line in summary(result):

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 
+from edgeml.cli._args import positive_int
+
 BACKBONES = ("efficientnet-lite0", "efficientnet-lite1", "efficientnet-lite2")  # edgeml_converters.backbones.NAMES
 
 
@@ -20,11 +22,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="folder for model.keras, model_int8.tflite and labels.txt")
     p.add_argument("--backbone", default="efficientnet-lite0", help=f"one of {', '.join(BACKBONES)} "
                    "(default: efficientnet-lite0)")
-    p.add_argument("--epochs", type=int, default=10, help="maximum epochs per phase; early stopping (default: 10)")
+    p.add_argument("--epochs", type=positive_int, default=10,
+                   help="maximum epochs per phase; early stopping (default: 10)")
     p.add_argument("--fine-tune", action="store_true", help="then unfreeze and train the top blocks")
     p.add_argument("--image-size", type=int, default=None,
                    help="square input side (default: the backbone's, 224 for lite0); smaller trains faster")
-    p.add_argument("--batch-size", type=int, default=32, help="default: 32")
+    p.add_argument("--batch-size", type=positive_int, default=32, help="default: 32")
     p.add_argument("--val-split", type=float, default=0.2, help="fraction held out per class (default: 0.2)")
     p.add_argument("--learning-rate", type=float, default=1e-3, help="head learning rate (default: 1e-3)")
     p.add_argument("--seed", type=int, default=0, help="default: 0")

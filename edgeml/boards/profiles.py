@@ -9,7 +9,6 @@ what a profile means for a run is resolved by :mod:`edgeml.settings`.
 from __future__ import annotations
 
 import functools
-import importlib.resources
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -17,11 +16,6 @@ from pathlib import Path
 from typing import Any
 
 from edgeml.errors import BoardProfileError
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
 
 __all__ = [
     "BoardProfile",
@@ -167,6 +161,8 @@ class BoardProfile:
 
 
 def _profile_files() -> list[tuple[str, bytes]]:
+    import importlib.resources  # here, not at import: only the first profile lookup pays for it
+
     try:
         package = importlib.resources.files("edgeml.boards_data")
         entries = [(p.name, p.read_bytes()) for p in package.iterdir() if p.name.endswith(".toml")]
@@ -184,6 +180,11 @@ def _profile_files() -> list[tuple[str, bytes]]:
 @functools.lru_cache(maxsize=1)
 def load_profiles() -> dict[str, BoardProfile]:
     """Return every shipped profile by name, validated (cached after the first call)."""
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - Python 3.10
+        import tomli as tomllib
+
     profiles: dict[str, BoardProfile] = {}
     for filename, raw in _profile_files():
         try:

@@ -11,7 +11,6 @@ Order of preference (``backend="auto"``):
 from __future__ import annotations
 
 import importlib
-import importlib.metadata
 import logging
 import os
 from dataclasses import dataclass
@@ -65,9 +64,11 @@ def tflite_runtime_problem(tflite_runtime_version: str, numpy_version: str) -> s
 
 def _import_backend(name: str) -> Backend:
     if name == "tflite_runtime":
+        from importlib import metadata  # here: it costs ~50 ms, and only this rare backend needs it
+
         try:
-            version = importlib.metadata.version("tflite-runtime")
-        except importlib.metadata.PackageNotFoundError:
+            version = metadata.version("tflite-runtime")
+        except metadata.PackageNotFoundError:
             version = None
         problem = version and tflite_runtime_problem(version, np.__version__)
         if problem:

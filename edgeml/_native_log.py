@@ -22,7 +22,6 @@ import contextlib
 import logging
 import os
 import sys
-import tempfile
 from collections.abc import Iterable, Iterator
 from typing import IO, Any, TextIO, cast
 
@@ -45,6 +44,8 @@ def _capture_file(name: str = "edgeml-stderr") -> IO[bytes]:
             return os.fdopen(os.memfd_create(name, getattr(os, "MFD_CLOEXEC", 0)), "w+b")
         except OSError:
             pass
+    import tempfile  # only where memfd is missing (macOS)
+
     return tempfile.TemporaryFile()
 
 

@@ -86,6 +86,7 @@ class Facts:
         subgraphs, tensors, operators, buffers: Counts.
         tensor_bytes: Bytes of the activations (non-constant tensors, static shapes) of every subgraph.
         op_names: Each op code's name (``"CONV_2D"`` or the custom code), by op code index.
+        classes: Elements of the main subgraph's first output (a classifier's class count), or None.
     """
 
     subgraphs: int
@@ -94,6 +95,7 @@ class Facts:
     buffers: int
     tensor_bytes: int
     op_names: tuple[str, ...]
+    classes: int | None = None
 
 
 def check_meaning(layout: Layout, *, runtime: bool = True, max_tensor_bytes: int = MAX_TENSOR_BYTES) -> Facts:
@@ -120,13 +122,19 @@ def check_meaning(layout: Layout, *, runtime: bool = True, max_tensor_bytes: int
         raise SemanticError("model", "it has no subgraph (nothing to run)")
     ntensors = subgraphs.counts("tensors")
     tensors, dtype, shapes, tensor_bytes = _tensors(layout, subgraphs, ntensors, sizes, max_tensor_bytes)
-    ops = _operators(layout, subgraphs, ntensors, codes, names, tensors, dtype, shapes)
     _subgraph_io(subgraphs, ntensors)
+    ops, produced = _operators(layout, subgraphs, ntensors, codes, names, tensors, dtype, shapes)
+    _outputs_written(layout, subgraphs, tensors, ntensors, produced)
     _signatures(model, len(subgraphs), ntensors)
+    outputs, n_out = subgraphs.vectors("outputs", "<i4")
+    classes = None
+    if len(n_out) and n_out[0] > 0:
+        dims, rank = shapes
+        classes = int(np.prod(_shape(dims, rank, int(outputs[0]))))  # subgraph 0's tensors come first
     for entry in model.child("Metadata", "metadata").scalars("buffer", "<u4").tolist():
         if entry >= nbuf:
             raise SemanticError("model.metadata", f"an entry names buffer {entry} but the model has {nbuf} buffers")
-    return Facts(len(subgraphs), int(ntensors.sum()), ops, nbuf, tensor_bytes, names)
+    return Facts(len(subgraphs), int(ntensors.sum()), ops, nbuf, tensor_bytes, names, classes)
 
 
 def _op_codes(view: View, runtime: bool) -> tuple[np.ndarray, tuple[str, ...]]:
@@ -419,10 +427,11 @@ def _check_quantization_details(q: View, tensors: View, owner: np.ndarray, where
 
 
 def _operators(layout: Layout, subgraphs: View, ntensors: np.ndarray, codes: np.ndarray, names: tuple[str, ...],
-               tensors: View, dtype: np.ndarray, shapes: tuple[np.ndarray, np.ndarray]) -> int:
+               tensors: View, dtype: np.ndarray, shapes: tuple[np.ndarray, np.ndarray]) -> tuple[int, np.ndarray]:
+    """Check every op; return the op count and which tensors (subgraph-major) some op writes."""
     ops = subgraphs.child("Operator", "operators")
     if not len(ops):
-        return 0
+        return 0, np.zeros(len(tensors), bool)
     sg = _subgraph_of(layout, subgraphs, ops)
     idx = ops.index()
     opcode = ops.scalars("opcode_index", "<u4").astype(np.int64)
@@ -452,7 +461,7 @@ def _operators(layout: Layout, subgraphs: View, ntensors: np.ndarray, codes: np.
         elif field == "outputs":
             outputs, out_counts = values, counts
     _optional_inputs(inputs, in_counts, op_name, code, where)
-    _dataflow(layout, subgraphs, tensors, sg, first_tensor, inputs, in_counts, outputs, out_counts, where)
+    produced = _dataflow(layout, subgraphs, tensors, sg, first_tensor, inputs, in_counts, outputs, out_counts, where)
     _options(layout, ops, op_name, code, len(subgraphs), sg, where)
     _reshapes(layout, ops, op_name, inputs, in_counts, outputs, out_counts, sg, first_tensor, tensors, shapes,
               where)
@@ -463,7 +472,7 @@ def _operators(layout: Layout, subgraphs: View, ntensors: np.ndarray, codes: np.
         if bad.any():
             i = int(np.argmax(bad))
             raise SemanticError(where(i), "its external custom options lie outside the file")
-    return len(ops)
+    return len(ops), produced
 
 
 def _optional_inputs(inputs: np.ndarray, counts: np.ndarray, op_name: list[str], code: np.ndarray,
@@ -482,8 +491,11 @@ def _optional_inputs(inputs: np.ndarray, counts: np.ndarray, op_name: list[str],
 
 def _dataflow(layout: Layout, subgraphs: View, tensors: View, sg: np.ndarray, first: np.ndarray,
               inputs: np.ndarray, in_counts: np.ndarray, outputs: np.ndarray, out_counts: np.ndarray,
-              where) -> None:  # type: ignore[no-untyped-def]
-    """Every op input exists when the op runs; no op output overwrites another's, a constant or an input."""
+              where) -> np.ndarray:  # type: ignore[no-untyped-def]
+    """Every op input exists when the op runs; no op output overwrites another's, a constant or an input.
+
+    Returns which tensors (subgraph-major) an op writes.
+    """
     total = len(tensors)
     sizes = layout.root.child("Buffer", "buffers").counts("data")
     buffer = tensors.scalars("buffer", "<u4").astype(np.int64)
@@ -520,6 +532,30 @@ def _dataflow(layout: Layout, subgraphs: View, tensors: View, sg: np.ndarray, fi
         later = producer[key[j]] < len(sg)
         raise SemanticError(where(int(in_op[j])), f"reads tensor {int(inputs[j])}, which "
                             + ("a later op writes" if later else "nothing writes (no data when it runs)"))
+    return producer < len(sg)
+
+
+def _outputs_written(layout: Layout, subgraphs: View, tensors: View, ntensors: np.ndarray,
+                     produced: np.ndarray) -> None:
+    """Every subgraph output is written by an op, or is a constant, a variable or one of its inputs."""
+    outputs, counts = subgraphs.vectors("outputs", "<i4")
+    if not outputs.size:
+        return
+    first = np.cumsum(ntensors) - ntensors
+    sg = subgraphs.index()
+    keys = np.repeat(first[sg], counts) + outputs.astype(np.int64)
+    sizes = layout.root.child("Buffer", "buffers").counts("data")
+    buffer = tensors.scalars("buffer", "<u4").astype(np.int64)
+    fixed = (sizes[buffer] > 0) | tensors.scalars("is_variable", "u1").astype(bool)
+    inputs, in_counts = subgraphs.vectors("inputs", "<i4")
+    graph_input = np.zeros(len(tensors), bool)
+    graph_input[np.repeat(first[sg], in_counts) + inputs.astype(np.int64)] = True
+    bad = ~(produced[keys] | fixed[keys] | graph_input[keys])
+    if bad.any():
+        j = int(np.argmax(bad))
+        k = int(np.searchsorted(np.cumsum(counts), j, side="right"))
+        raise SemanticError(f"subgraph {int(sg[k])}", f"output tensor {int(outputs[j])} is written by no op "
+                            "(it would hold no data)")
 
 
 def _options(layout: Layout, ops: View, op_name: list[str], code: np.ndarray, nsub: int, sg: np.ndarray,

@@ -101,7 +101,8 @@ def parse_register(text: str) -> dict[str, tuple[int, int]]:
     """``{op name: (min_version, max_version)}`` from ``AddBuiltin(BuiltinOperator_X, Register_X(), min, max)``."""
     versions = {}
     for m in re.finditer(r"AddBuiltin\(\s*BuiltinOperator_(\w+)\s*,(.*?)\);", text, re.S):
-        numbers = [int(n) for n in re.findall(r"_version\s*=?\s*\*/\s*(\d+)", m[2])] or [1, 1]
+        args = [a.strip() for a in re.sub(r"/\*.*?\*/", "", m[2], flags=re.S).split(",")]
+        numbers = [int(a) for a in args if a.isdigit()] or [1, 1]
         versions[m[1]] = (numbers[0], numbers[1] if len(numbers) > 1 else numbers[0])
     return versions
 

@@ -85,7 +85,7 @@ OP_VERSIONS: dict[int, tuple[int, int]] = {
     77: (1, 1),  # SHAPE
     78: (1, 1),  # POW
     79: (1, 3),  # ARG_MIN
-    80: (1, 1),  # FAKE_QUANT
+    80: (1, 2),  # FAKE_QUANT
     81: (1, 2),  # REDUCE_PROD
     82: (1, 3),  # REDUCE_MAX
     83: (1, 5),  # PACK

@@ -61,6 +61,29 @@ _REQUIRED_OPTIONS = {"CONV_2D": "Conv2DOptions", "DEPTHWISE_CONV_2D": "Depthwise
                      "TRANSPOSE_CONV": "TransposeConvOptions", "CONV_3D": "Conv3DOptions",
                      "CONV_3D_TRANSPOSE": "Conv3DOptions", "IF": "IfOptions", "WHILE": "WhileOptions",
                      "CALL_ONCE": "CallOnceOptions"}
+_EIGHT_SIXTEEN = (3, 9, 7)  # uint8, int8, int16: the types whose kernels compute with scales
+_FLOAT32_TINY = np.float32(np.finfo(np.float32).tiny)  # smallest normal float32: XNNPACK refuses subnormal scales
+# Kernels that compute with the scales of their 8/16-bit tensors: each such tensor must be quantized, or the
+# multiplier they derive is infinite and TFLite aborts (QuantizeMultiplier's TFLITE_CHECK).
+_QUANT_MATH = frozenset((
+    "ADD", "SUB", "MUL", "DIV", "CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "TRANSPOSE_CONV", "CONV_3D",
+    "AVERAGE_POOL_2D", "MAX_POOL_2D", "L2_POOL_2D", "MEAN", "SUM", "REDUCE_MAX", "REDUCE_MIN", "REDUCE_PROD",
+    "SOFTMAX", "LOG_SOFTMAX", "LOGISTIC", "TANH", "CONCATENATION", "QUANTIZE", "DEQUANTIZE", "HARD_SWISH",
+    "LEAKY_RELU", "PRELU", "RELU", "RELU6", "RELU_N1_TO_1", "RELU_0_TO_1", "SQUARED_DIFFERENCE", "LESS",
+    "LESS_EQUAL", "GREATER", "GREATER_EQUAL", "EQUAL", "NOT_EQUAL", "MAXIMUM", "MINIMUM", "RESIZE_BILINEAR",
+    "RESIZE_NEAREST_NEIGHBOR", "BATCH_MATMUL", "ELU", "EXP", "LOG", "RSQRT", "SQRT", "SQUARE", "ABS", "NEG",
+    "GELU", "PAD", "PADV2", "MIRROR_PAD", "SPACE_TO_DEPTH", "DEPTH_TO_SPACE", "L2_NORMALIZATION",
+    "LOCAL_RESPONSE_NORMALIZATION", "SVDF", "LSTM", "UNIDIRECTIONAL_SEQUENCE_LSTM", "SELECT", "SELECT_V2",
+))
+# Ops whose output has the type of their (data) inputs: a tensor of another type is a damaged table.
+_SAME_TYPE = {name: inputs for names, inputs in (
+    (("ADD", "SUB", "MUL", "MAXIMUM", "MINIMUM", "SQUARED_DIFFERENCE"), (0, 1)),
+    (("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "AVERAGE_POOL_2D", "MAX_POOL_2D", "L2_POOL_2D", "MEAN",
+      "SUM", "REDUCE_MAX", "REDUCE_MIN", "RELU", "RELU6", "RELU_N1_TO_1", "RELU_0_TO_1", "LOGISTIC", "TANH",
+      "HARD_SWISH", "LEAKY_RELU", "RESHAPE", "SQUEEZE", "EXPAND_DIMS", "PAD", "PADV2", "TRANSPOSE",
+      "STRIDED_SLICE", "SLICE", "RESIZE_BILINEAR", "RESIZE_NEAREST_NEIGHBOR", "SPACE_TO_DEPTH", "DEPTH_TO_SPACE",
+      "TILE", "ELU", "PRELU", "GELU"), (0,)),
+) for name in names}
 _POSITIVE = {"stride_w": 0, "stride_h": 0, "stride_d": 0, "filter_width": 0, "filter_height": 0,
              "dilation_w_factor": 1, "dilation_h_factor": 1, "dilation_d_factor": 1}  # name -> schema default
 _ENUMS = {"padding": 2, "fused_activation_function": 6}  # name -> number of values
@@ -129,7 +152,7 @@ def check_meaning(layout: Layout, *, runtime: bool = True, max_tensor_bytes: int
     outputs, n_out = subgraphs.vectors("outputs", "<i4")
     classes = None
     if len(n_out) and n_out[0] > 0:
-        dims, rank = shapes
+        dims, rank, _ = shapes
         classes = int(np.prod(_shape(dims, rank, int(outputs[0]))))  # subgraph 0's tensors come first
     for entry in model.child("Metadata", "metadata").scalars("buffer", "<u4").tolist():
         if entry >= nbuf:
@@ -191,7 +214,7 @@ def _tensor_name(tensors: View, sg: np.ndarray, idx: np.ndarray, i: int) -> str:
 
 
 def _tensors(layout: Layout, subgraphs: View, ntensors: np.ndarray, sizes: np.ndarray,
-             max_bytes: int) -> tuple[View, np.ndarray, tuple[np.ndarray, np.ndarray], int]:
+             max_bytes: int) -> tuple[View, np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray], int]:
     tensors = subgraphs.child("Tensor", "tensors")
     sg = _subgraph_of(layout, subgraphs, tensors)
     idx = tensors.index()
@@ -239,8 +262,8 @@ def _tensors(layout: Layout, subgraphs: View, ntensors: np.ndarray, sizes: np.nd
         i = int(np.argmax(activations))
         raise SemanticError("model", f"its tensors need {total / 2**20:,.0f} MiB (the largest: {where(i)}, "
                             f"{activations[i] / 2**20:,.0f} MiB), more than the {max_bytes / 2**20:,.0f} MiB limit")
-    _check_quantization(tensors, dtype, dims, rank, where)
-    return tensors, dtype, (dims, rank), int(total)
+    tensors_scale = _check_quantization(tensors, dtype, dims, rank, where)
+    return tensors, dtype, (dims, rank, tensors_scale), int(total)
 
 
 def _subgraph_of(layout: Layout, subgraphs: View, child: View) -> np.ndarray:
@@ -362,9 +385,12 @@ def _sparse_level(layout: Layout, dim_meta: View, row: int, count: int, size: in
     return len(ind)
 
 
-def _check_quantization(tensors: View, dtype: np.ndarray, dims: np.ndarray, rank: np.ndarray, where) -> None:  # type: ignore[no-untyped-def]
+def _check_quantization(tensors: View, dtype: np.ndarray, dims: np.ndarray, rank: np.ndarray,
+                        where) -> np.ndarray:  # type: ignore[no-untyped-def]
+    """Check every tensor's quantization; return each tensor's first scale (0.0 when it has none)."""
+    first_scale = np.zeros(len(tensors))
     if not tensors.has("quantization").any():
-        return
+        return first_scale
     q = tensors.child("QuantizationParameters", "quantization")
     owner = np.searchsorted(tensors.rows, q.parent_rows())
     scale, ns = q.vectors("scale", "<f4")
@@ -390,11 +416,12 @@ def _check_quantization(tensors: View, dtype: np.ndarray, dims: np.ndarray, rank
             k = int(np.argmax(bad))
             raise SemanticError(where(int(owner[k])), f"quantization has {int(ns[k])} scales but dimension "
                                 f"{int(qdim[k])} has {int(axis_len[k])} channels (one scale, or one per channel)")
-    bad = ~(np.isfinite(scale) & (scale > 0))
+    bad = ~(np.isfinite(scale) & (scale >= _FLOAT32_TINY))
     if bad.any():
         k = int(np.searchsorted(np.cumsum(ns), int(np.argmax(bad)), side="right"))
         value = float(scale[int(np.argmax(bad))])
-        raise SemanticError(where(int(owner[k])), f"quantization scale {value!r} is not a finite number > 0")
+        raise SemanticError(where(int(owner[k])), f"quantization scale {value!r} is not a finite number > 0 "
+                            "(a normal float32)")
     if zero.size:
         nonempty = np.flatnonzero(nz > 0)
         starts = (np.cumsum(nz) - nz)[nonempty]
@@ -409,6 +436,9 @@ def _check_quantization(tensors: View, dtype: np.ndarray, dims: np.ndarray, rank
     details = q.has("details")
     if details.any():
         _check_quantization_details(q, tensors, owner, where)
+    has = ns > 0
+    first_scale[owner[has]] = scale[(np.cumsum(ns) - ns)[has]]
+    return first_scale
 
 
 def _check_quantization_details(q: View, tensors: View, owner: np.ndarray, where) -> None:  # type: ignore[no-untyped-def]
@@ -427,7 +457,8 @@ def _check_quantization_details(q: View, tensors: View, owner: np.ndarray, where
 
 
 def _operators(layout: Layout, subgraphs: View, ntensors: np.ndarray, codes: np.ndarray, names: tuple[str, ...],
-               tensors: View, dtype: np.ndarray, shapes: tuple[np.ndarray, np.ndarray]) -> tuple[int, np.ndarray]:
+               tensors: View, dtype: np.ndarray,
+               shapes: tuple[np.ndarray, np.ndarray, np.ndarray]) -> tuple[int, np.ndarray]:
     """Check every op; return the op count and which tensors (subgraph-major) some op writes."""
     ops = subgraphs.child("Operator", "operators")
     if not len(ops):
@@ -465,6 +496,7 @@ def _operators(layout: Layout, subgraphs: View, ntensors: np.ndarray, codes: np.
     _options(layout, ops, op_name, code, len(subgraphs), sg, where)
     _reshapes(layout, ops, op_name, inputs, in_counts, outputs, out_counts, sg, first_tensor, tensors, shapes,
               where)
+    _quantized_math(op_name, code, inputs, in_counts, outputs, out_counts, sg, first_tensor, dtype, shapes[2], where)
     large = ops.scalars("large_custom_options_offset", "<u8")
     if (large > 1).any():
         size = ops.scalars("large_custom_options_size", "<u8")
@@ -629,12 +661,12 @@ def _acyclic(calls: dict[int, set[int]]) -> None:
 
 def _reshapes(layout: Layout, ops: View, op_name: list[str], inputs: np.ndarray, in_counts: np.ndarray,
               outputs: np.ndarray, out_counts: np.ndarray, sg: np.ndarray, first: np.ndarray, tensors: View,
-              shapes: tuple[np.ndarray, np.ndarray], where) -> None:  # type: ignore[no-untyped-def]
+              shapes: tuple[np.ndarray, np.ndarray, np.ndarray], where) -> None:  # type: ignore[no-untyped-def]
     """RESHAPE writes its new shape into the output's dims: the new shape must have the output's rank."""
     reshapes = [i for i, name in enumerate(op_name) if name == "RESHAPE"]
     if not reshapes:
         return
-    dims, rank = shapes
+    dims, rank, _ = shapes
     in_start = np.cumsum(in_counts) - in_counts
     out_start = np.cumsum(out_counts) - out_counts
     options = ops.child("ReshapeOptions", "builtin_options")
@@ -655,6 +687,47 @@ def _reshapes(layout: Layout, ops: View, op_name: list[str], inputs: np.ndarray,
         if target is not None and target != int(rank[out]):
             raise SemanticError(where(i), f"its new shape has {target} dimensions but its output tensor has "
                                 f"{int(rank[out])}")
+
+
+def _quantized_math(op_name: list[str], code: np.ndarray, inputs: np.ndarray, in_counts: np.ndarray,
+                    outputs: np.ndarray, out_counts: np.ndarray, sg: np.ndarray, first: np.ndarray,
+                    dtype: np.ndarray, scale: np.ndarray, where) -> None:  # type: ignore[no-untyped-def]
+    """What the quantized kernels assume of their tensors, which TFLite checks by aborting the process.
+
+    - an op computing with scales has a scale on each of its 8/16-bit tensors;
+    - ops whose output type is their input's (ADD, CONV_2D, pooling, ...) keep it;
+    - 8-bit ADD's output multiplier ``2 max(s1, s2) / (2**20 s_out)`` is below 1 (QuantizeMultiplierSmallerThanOneExp).
+    """
+    in_start = (np.cumsum(in_counts) - in_counts).tolist()
+    out_start = (np.cumsum(out_counts) - out_counts).tolist()
+    base = first[sg].tolist()
+    ins, outs = inputs.tolist(), outputs.tolist()
+    kinds, scales = dtype.tolist(), scale.tolist()
+    for i, name in enumerate(op_name):
+        if code[i] == _CUSTOM or (name not in _QUANT_MATH and name not in _SAME_TYPE):
+            continue
+        op_in = [base[i] + t if t >= 0 else -1 for t in ins[in_start[i]:in_start[i] + int(in_counts[i])]]
+        op_out = [base[i] + t for t in outs[out_start[i]:out_start[i] + int(out_counts[i])]]
+        if name in _QUANT_MATH:
+            for role, keys in (("input", op_in), ("output", op_out)):
+                for j, key in enumerate(keys):
+                    if key >= 0 and kinds[key] in _EIGHT_SIXTEEN and scales[key] <= 0:
+                        raise SemanticError(where(i), f"{role} {j} (tensor {key - base[i]}) is "
+                                            f"{TENSOR_TYPES[kinds[key]]} without quantization, but {name} computes "
+                                            "with its scale")
+        positions = _SAME_TYPE.get(name, ())
+        if positions and op_out and op_in:
+            want = kinds[op_out[0]]
+            for j in positions:
+                if j < len(op_in) and op_in[j] >= 0 and kinds[op_in[j]] != want and not (
+                        name == "FULLY_CONNECTED" or (name in ("CONV_2D", "DEPTHWISE_CONV_2D") and j > 0)):
+                    raise SemanticError(where(i), f"input {j} is {TENSOR_TYPES[kinds[op_in[j]]]} but its output is "
+                                        f"{TENSOR_TYPES[want]}; {name} keeps the type")
+        if name == "ADD" and len(op_in) >= 2 and op_out and kinds[op_out[0]] in (3, 9) and min(op_in[:2]) >= 0:
+            s1, s2, so = scales[op_in[0]], scales[op_in[1]], scales[op_out[0]]
+            if so > 0 and 2 * max(s1, s2) >= (1 << 20) * so:
+                raise SemanticError(where(i), f"output scale {so:.3g} is too small for input scales {s1:.3g} and "
+                                    f"{s2:.3g} (the requantization multiplier must be below 1)")
 
 
 def _subgraph_io(subgraphs: View, ntensors: np.ndarray) -> None:

@@ -138,7 +138,7 @@ def parse_metadata(data: bytes, name: str | os.PathLike[str] = "model", *, flatb
         std_meta = None
         problems.append(f"its {TFLITE_METADATA} entry is unreadable ({one_line(exc, 120)}): normalization (mean, "
                         "std) and the labels file name were lost")
-    members = _read_archive(data, flatbuffer_end, std_meta, problems, classes)
+    members = _read_archive(data, flatbuffer_end, std_meta, problems, classes, label)
     info = _parse_info(members.get(METADATA_FILE), label)
     labels_name = std_meta.labels_file if std_meta and std_meta.labels_file else LABELS_FILE
     raw_labels = members.get(labels_name)
@@ -172,7 +172,7 @@ def parse_metadata(data: bytes, name: str | os.PathLike[str] = "model", *, flatb
 
 
 def _read_archive(data: bytes, end: int | None, std_meta: TfliteMetadata | None, problems: list[str],
-                  classes: int | None) -> dict[str, bytes]:
+                  classes: int | None, label: str) -> dict[str, bytes]:
     """The members edgeml reads from the appended zip, each read with a size cap; damage noted in ``problems``."""
     tail = data[end:] if end is not None else b""
     if end is not None and not tail.strip(b"\x00"):
@@ -209,8 +209,9 @@ def _read_archive(data: bytes, end: int | None, std_meta: TfliteMetadata | None,
                                 f"{one_line(exc, 80)}): {_what([member], std_meta)} lost")
                 continue
             if len(raw) > cap:
-                raise ModelFormatError(f"{member} inside the model inflates past {cap:,} bytes (a decompression bomb, "
-                                       "or not edgeml's metadata); it was not read. Re-run `edgeml convert`.")
+                raise ModelFormatError(f"{label!r}: {member} in its metadata zip inflates past {cap:,} bytes (a "
+                                       "decompression bomb, or not edgeml's metadata); it was not read. Re-run "
+                                       "`edgeml convert` to rewrite the metadata.")
             members[member] = raw
     return members
 

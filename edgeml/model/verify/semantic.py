@@ -84,6 +84,8 @@ _SAME_TYPE = {name: inputs for names, inputs in (
       "STRIDED_SLICE", "SLICE", "RESIZE_BILINEAR", "RESIZE_NEAREST_NEIGHBOR", "SPACE_TO_DEPTH", "DEPTH_TO_SPACE",
       "TILE", "ELU", "PRELU", "GELU"), (0,)),
 ) for name in names}
+_CONVOLUTIONS = {"CONV_2D": (0, 1), "DEPTHWISE_CONV_2D": (0, 1), "FULLY_CONNECTED": (0, 1), "TRANSPOSE_CONV": (2, 1),
+                 "CONV_3D": (0, 1)}  # op -> (data input, weights input)
 _POSITIVE = {"stride_w": 0, "stride_h": 0, "stride_d": 0, "filter_width": 0, "filter_height": 0,
              "dilation_w_factor": 1, "dilation_h_factor": 1, "dilation_d_factor": 1}  # name -> schema default
 _ENUMS = {"padding": 2, "fused_activation_function": 6}  # name -> number of values
@@ -214,7 +216,7 @@ def _tensor_name(tensors: View, sg: np.ndarray, idx: np.ndarray, i: int) -> str:
 
 
 def _tensors(layout: Layout, subgraphs: View, ntensors: np.ndarray, sizes: np.ndarray,
-             max_bytes: int) -> tuple[View, np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray], int]:
+             max_bytes: int) -> tuple[View, np.ndarray, tuple[np.ndarray, np.ndarray, _Scales], int]:
     tensors = subgraphs.child("Tensor", "tensors")
     sg = _subgraph_of(layout, subgraphs, tensors)
     idx = tensors.index()
@@ -385,12 +387,31 @@ def _sparse_level(layout: Layout, dim_meta: View, row: int, count: int, size: in
     return len(ind)
 
 
+@dataclass(frozen=True)
+class _Scales:
+    """Every tensor's scales: ``first[t]`` (0.0 when none), and ``values[start[k]:start[k] + count[k]]`` for the
+    ``k``-th quantization table, which belongs to tensor ``owner[k]``."""
+
+    first: np.ndarray
+    values: np.ndarray
+    owner: np.ndarray
+    start: np.ndarray
+    count: np.ndarray
+
+    def of(self, tensor: int) -> np.ndarray:
+        k = np.flatnonzero(self.owner == tensor)
+        if not len(k):
+            return self.values[:0]
+        return self.values[int(self.start[k[0]]):int(self.start[k[0]] + self.count[k[0]])]
+
+
 def _check_quantization(tensors: View, dtype: np.ndarray, dims: np.ndarray, rank: np.ndarray,
-                        where) -> np.ndarray:  # type: ignore[no-untyped-def]
-    """Check every tensor's quantization; return each tensor's first scale (0.0 when it has none)."""
+                        where) -> _Scales:  # type: ignore[no-untyped-def]
+    """Check every tensor's quantization; return the scales (for the ops' checks)."""
     first_scale = np.zeros(len(tensors))
+    empty = np.zeros(0, np.int64)
     if not tensors.has("quantization").any():
-        return first_scale
+        return _Scales(first_scale, np.zeros(0, np.float32), empty, empty, empty)
     q = tensors.child("QuantizationParameters", "quantization")
     owner = np.searchsorted(tensors.rows, q.parent_rows())
     scale, ns = q.vectors("scale", "<f4")
@@ -438,7 +459,7 @@ def _check_quantization(tensors: View, dtype: np.ndarray, dims: np.ndarray, rank
         _check_quantization_details(q, tensors, owner, where)
     has = ns > 0
     first_scale[owner[has]] = scale[(np.cumsum(ns) - ns)[has]]
-    return first_scale
+    return _Scales(first_scale, scale, owner, np.cumsum(ns) - ns, ns)
 
 
 def _check_quantization_details(q: View, tensors: View, owner: np.ndarray, where) -> None:  # type: ignore[no-untyped-def]
@@ -458,7 +479,7 @@ def _check_quantization_details(q: View, tensors: View, owner: np.ndarray, where
 
 def _operators(layout: Layout, subgraphs: View, ntensors: np.ndarray, codes: np.ndarray, names: tuple[str, ...],
                tensors: View, dtype: np.ndarray,
-               shapes: tuple[np.ndarray, np.ndarray, np.ndarray]) -> tuple[int, np.ndarray]:
+               shapes: tuple[np.ndarray, np.ndarray, _Scales]) -> tuple[int, np.ndarray]:
     """Check every op; return the op count and which tensors (subgraph-major) some op writes."""
     ops = subgraphs.child("Operator", "operators")
     if not len(ops):
@@ -661,7 +682,7 @@ def _acyclic(calls: dict[int, set[int]]) -> None:
 
 def _reshapes(layout: Layout, ops: View, op_name: list[str], inputs: np.ndarray, in_counts: np.ndarray,
               outputs: np.ndarray, out_counts: np.ndarray, sg: np.ndarray, first: np.ndarray, tensors: View,
-              shapes: tuple[np.ndarray, np.ndarray, np.ndarray], where) -> None:  # type: ignore[no-untyped-def]
+              shapes: tuple[np.ndarray, np.ndarray, _Scales], where) -> None:  # type: ignore[no-untyped-def]
     """RESHAPE writes its new shape into the output's dims: the new shape must have the output's rank."""
     reshapes = [i for i, name in enumerate(op_name) if name == "RESHAPE"]
     if not reshapes:
@@ -691,18 +712,22 @@ def _reshapes(layout: Layout, ops: View, op_name: list[str], inputs: np.ndarray,
 
 def _quantized_math(op_name: list[str], code: np.ndarray, inputs: np.ndarray, in_counts: np.ndarray,
                     outputs: np.ndarray, out_counts: np.ndarray, sg: np.ndarray, first: np.ndarray,
-                    dtype: np.ndarray, scale: np.ndarray, where) -> None:  # type: ignore[no-untyped-def]
-    """What the quantized kernels assume of their tensors, which TFLite checks by aborting the process.
+                    dtype: np.ndarray, scales: _Scales, where) -> None:  # type: ignore[no-untyped-def]
+    """What the quantized kernels assume of their tensors, which TFLite and XNNPACK check by aborting the process.
 
     - an op computing with scales has a scale on each of its 8/16-bit tensors;
     - ops whose output type is their input's (ADD, CONV_2D, pooling, ...) keep it;
-    - 8-bit ADD's output multiplier ``2 max(s1, s2) / (2**20 s_out)`` is below 1 (QuantizeMultiplierSmallerThanOneExp).
+    - 8-bit ADD's output multiplier ``2 max(s1, s2) / (2**20 s_out)`` is below 1 (QuantizeMultiplierSmallerThanOneExp);
+    - 8-bit convolutions' and fully-connected layers' requantization scales ``s_in s_w[c] / s_out`` are below 256,
+      and average pooling's and MEAN's ``s_in / s_out`` within [1/256, 256): XNNPACK refuses others when it builds
+      its graph, and its default delegate then frees memory twice (SIGABRT "double free").
     """
+    quant = scales
     in_start = (np.cumsum(in_counts) - in_counts).tolist()
     out_start = (np.cumsum(out_counts) - out_counts).tolist()
     base = first[sg].tolist()
     ins, outs = inputs.tolist(), outputs.tolist()
-    kinds, scales = dtype.tolist(), scale.tolist()
+    kinds, scales_ = dtype.tolist(), quant.first.tolist()
     for i, name in enumerate(op_name):
         if code[i] == _CUSTOM or (name not in _QUANT_MATH and name not in _SAME_TYPE):
             continue
@@ -711,7 +736,7 @@ def _quantized_math(op_name: list[str], code: np.ndarray, inputs: np.ndarray, in
         if name in _QUANT_MATH:
             for role, keys in (("input", op_in), ("output", op_out)):
                 for j, key in enumerate(keys):
-                    if key >= 0 and kinds[key] in _EIGHT_SIXTEEN and scales[key] <= 0:
+                    if key >= 0 and kinds[key] in _EIGHT_SIXTEEN and scales_[key] <= 0:
                         raise SemanticError(where(i), f"{role} {j} (tensor {key - base[i]}) is "
                                             f"{TENSOR_TYPES[kinds[key]]} without quantization, but {name} computes "
                                             "with its scale")
@@ -724,10 +749,23 @@ def _quantized_math(op_name: list[str], code: np.ndarray, inputs: np.ndarray, in
                     raise SemanticError(where(i), f"input {j} is {TENSOR_TYPES[kinds[op_in[j]]]} but its output is "
                                         f"{TENSOR_TYPES[want]}; {name} keeps the type")
         if name == "ADD" and len(op_in) >= 2 and op_out and kinds[op_out[0]] in (3, 9) and min(op_in[:2]) >= 0:
-            s1, s2, so = scales[op_in[0]], scales[op_in[1]], scales[op_out[0]]
+            s1, s2, so = scales_[op_in[0]], scales_[op_in[1]], scales_[op_out[0]]
             if so > 0 and 2 * max(s1, s2) >= (1 << 20) * so:
                 raise SemanticError(where(i), f"output scale {so:.3g} is too small for input scales {s1:.3g} and "
                                     f"{s2:.3g} (the requantization multiplier must be below 1)")
+        if name in _CONVOLUTIONS and op_out and kinds[op_out[0]] in (3, 9):
+            data, weights = _CONVOLUTIONS[name]
+            if max(data, weights) < len(op_in) and min(op_in[data], op_in[weights]) >= 0:
+                s_in, s_out = scales_[op_in[data]], scales_[op_out[0]]
+                w = quant.of(op_in[weights])
+                if s_out > 0 and w.size and float(w.max()) * s_in / s_out >= 256:
+                    c = int(np.argmax(w))
+                    raise SemanticError(where(i), f"channel {c}'s requantization scale {s_in * float(w[c]) / s_out:.3g}"
+                                        " (input x weight / output scale) is 256 or more")
+        if name in ("AVERAGE_POOL_2D", "MEAN") and op_in and op_out and kinds[op_out[0]] in (3, 9) and op_in[0] >= 0:
+            s_in, s_out = scales_[op_in[0]], scales_[op_out[0]]
+            if s_out > 0 and s_in > 0 and not 1 / 256 <= s_in / s_out < 256:
+                raise SemanticError(where(i), f"input/output scale ratio {s_in / s_out:.3g} is outside [1/256, 256)")
 
 
 def _subgraph_io(subgraphs: View, ntensors: np.ndarray) -> None:

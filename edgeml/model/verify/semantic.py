@@ -86,6 +86,22 @@ _SAME_TYPE = {name: inputs for names, inputs in (
 ) for name in names}
 _CONVOLUTIONS = {"CONV_2D": (0, 1), "DEPTHWISE_CONV_2D": (0, 1), "FULLY_CONNECTED": (0, 1), "TRANSPOSE_CONV": (2, 1),
                  "CONV_3D": (0, 1)}  # op -> (data input, weights input)
+# Inputs each kernel indexes without checking, as (at least, at most); the kernels' own Prepare checks the rest.
+_ARITY = {name: bounds for names, bounds in (
+    (("ADD", "SUB", "MUL", "DIV", "MAXIMUM", "MINIMUM", "SQUARED_DIFFERENCE", "LESS", "LESS_EQUAL", "GREATER",
+      "GREATER_EQUAL", "EQUAL", "NOT_EQUAL", "PRELU", "TILE", "MEAN", "SUM", "REDUCE_MAX", "REDUCE_MIN",
+      "REDUCE_PROD", "REDUCE_ANY", "REDUCE_ALL", "GATHER", "BATCH_MATMUL", "ARG_MAX", "ARG_MIN", "EXPAND_DIMS",
+      "RESIZE_BILINEAR", "RESIZE_NEAREST_NEIGHBOR", "SPACE_TO_BATCH_ND", "BATCH_TO_SPACE_ND", "TRANSPOSE"), (2, 3)),
+    (("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"), (2, 4)),
+    (("PAD", "PADV2", "MIRROR_PAD"), (2, 3)), (("STRIDED_SLICE", "SLICE"), (3, 4)), (("TRANSPOSE_CONV",), (3, 4)),
+    (("RESHAPE",), (1, 2)), (("CONCATENATION", "PACK", "ADD_N"), (1, 1 << 20)),
+    (("SOFTMAX", "LOG_SOFTMAX", "LOGISTIC", "TANH", "RELU", "RELU6", "RELU_N1_TO_1", "RELU_0_TO_1", "HARD_SWISH",
+      "LEAKY_RELU", "QUANTIZE", "DEQUANTIZE", "AVERAGE_POOL_2D", "MAX_POOL_2D", "L2_POOL_2D", "SQUEEZE", "SHAPE",
+      "CAST", "ABS", "NEG", "EXP", "LOG", "SQRT", "RSQRT", "SQUARE", "FLOOR", "CEIL", "ROUND", "ELU", "GELU",
+      "L2_NORMALIZATION", "LOCAL_RESPONSE_NORMALIZATION", "SPACE_TO_DEPTH", "DEPTH_TO_SPACE", "UNPACK",
+      "ZEROS_LIKE", "RANK", "SIN", "COS", "LOGICAL_NOT"), (1, 1)),
+) for name in names}
+_NO_OUTPUT = frozenset(("ASSIGN_VARIABLE", "CALL_ONCE", "HASHTABLE_IMPORT"))
 _POSITIVE = {"stride_w": 0, "stride_h": 0, "stride_d": 0, "filter_width": 0, "filter_height": 0,
              "dilation_w_factor": 1, "dilation_h_factor": 1, "dilation_d_factor": 1}  # name -> schema default
 _ENUMS = {"padding": 2, "fused_activation_function": 6}  # name -> number of values
@@ -512,6 +528,13 @@ def _operators(layout: Layout, subgraphs: View, ntensors: np.ndarray, codes: np.
             inputs, in_counts = values, counts
         elif field == "outputs":
             outputs, out_counts = values, counts
+    for i, name in enumerate(op_name):
+        low, high = _ARITY.get(name, (0, 1 << 20))
+        if code[i] != _CUSTOM and not low <= in_counts[i] <= high:
+            raise SemanticError(where(i), f"has {int(in_counts[i])} inputs; {name} takes "
+                                + (f"{low}" if low == high else f"{low} to {high}" if high < 1 << 20 else f"{low}+"))
+        if code[i] != _CUSTOM and out_counts[i] == 0 and name not in _NO_OUTPUT:
+            raise SemanticError(where(i), "has no output")
     _optional_inputs(inputs, in_counts, op_name, code, where)
     produced = _dataflow(layout, subgraphs, tensors, sg, first_tensor, inputs, in_counts, outputs, out_counts, where)
     _options(layout, ops, op_name, code, len(subgraphs), sg, where)

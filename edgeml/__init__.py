@@ -32,6 +32,7 @@ from edgeml.preprocess import Preprocessing
 from edgeml.settings import RunSettings, resolve_settings
 from edgeml.streaming import stream
 from edgeml.tensors import TensorSpec
+from edgeml.verification import Verification, verify_model
 
 __all__ = [
     "BoardProfileError",
@@ -57,9 +58,11 @@ __all__ = [
     "ServiceConfigError",
     "SourceError",
     "TensorSpec",
+    "Verification",
     "__version__",
     "load_image",
     "read_labels",
     "resolve_settings",
     "stream",
+    "verify_model",
 ]

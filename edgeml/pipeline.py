@@ -151,15 +151,16 @@ class Pipeline:
         try:
             self.interpreter.invoke()
         except RuntimeError as exc:
-            raise ModelFormatError(f"The model failed while running: {one_line(exc)}. The file is damaged or was "
-                                   "written by a faulty tool: copy it again, or convert it again.") from exc
+            raise ModelFormatError(f"The model failed while running: {one_line(exc).rstrip('.')}. The file is damaged "
+                                   "or was written by a faulty tool: copy it again, or convert it again.") from exc
 
     def _decode(self, top_k: int, threshold: float) -> list[Any]:
         try:
             output = self._output_view()
         except ValueError as exc:  # "Tensor data is null": an output nothing wrote
-            raise ModelFormatError(f"The model's output has no data after running: {one_line(exc)}. The file is "
-                                   "damaged or was written by a faulty tool: copy it again, or convert it again.") from exc
+            raise ModelFormatError(f"The model's output has no data after running: {one_line(exc).rstrip('.')}. "
+                                   "The file is damaged or was written by a faulty tool: copy it again, or convert "
+                                   "it again.") from exc
         try:
             return self.decoder(output, top_k, threshold)
         finally:

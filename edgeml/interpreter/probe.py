@@ -40,6 +40,7 @@ __all__ = ["ProbeResult", "golden_input", "probe_model"]
 
 Outcome = Literal["ok", "error", "signal", "timeout", "skipped"]
 _ERROR_EXIT = 3  # the child's exit status for an EdgemlError
+_CHILD = "edgeml.interpreter.probe"  # the module the child runs (tests swap in doubles that crash or hang)
 
 
 @dataclass(frozen=True)
@@ -109,7 +110,7 @@ def probe_model(model: ModelFile | str | os.PathLike[str], timeout: float = 30.0
     env = {**os.environ, "PYTHONFAULTHANDLER": "0"}
     t0 = time.perf_counter()
     try:
-        done = subprocess.run([sys.executable, "-m", "edgeml.interpreter.probe", file.name, backend],
+        done = subprocess.run([sys.executable, "-m", _CHILD, file.name, backend],
                               input=file.data, capture_output=True, timeout=timeout, env=env, check=False)
     except subprocess.TimeoutExpired:
         return ProbeResult("timeout", f"no answer within {timeout:g} s (killed)", time.perf_counter() - t0)

@@ -183,9 +183,9 @@ def _read_archive(data: bytes, end: int | None, std_meta: TfliteMetadata | None,
         if end is None and b"PK\x03\x04" not in data[-(1 << 20):]:
             return {}  # no flatbuffer end known and nothing zip-like: a model without metadata
         seen = sorted(set(_member_names(tail if end is not None else data)))
-        lost = ", ".join(seen) if seen else "whatever it held"
         problems.append(f"the {len(tail) if end is not None else 0:,} bytes appended after the flatbuffer are not "
-                        f"a readable zip ({one_line(exc, 80)}): {lost} lost ({_what(seen, std_meta)})")
+                        f"a readable zip ({one_line(exc, 80)}): the labels and the preprocessing (resize, crop, "
+                        f"mean/std) it holds are lost (members seen: {', '.join(seen) or 'none'})")
         return {}
     members: dict[str, bytes] = {}
     with archive:
@@ -206,7 +206,7 @@ def _read_archive(data: bytes, end: int | None, std_meta: TfliteMetadata | None,
                     raw = f.read(cap + 1)
             except Exception as exc:  # BadZipFile (CRC), zlib.error, NotImplementedError, RuntimeError
                 problems.append(f"{member} in its metadata zip is unreadable ({type(exc).__name__}: "
-                                f"{one_line(exc, 80)}): {_what([member], std_meta)} lost")
+                                f"{one_line(exc, 80)}): {_what(member)} lost")
                 continue
             if len(raw) > cap:
                 raise ModelFormatError(f"{label!r}: {member} in its metadata zip inflates past {cap:,} bytes (a "
@@ -229,13 +229,8 @@ def _member_names(blob: bytes) -> list[str]:
     return names[:8]
 
 
-def _what(members: list[str], std_meta: TfliteMetadata | None) -> str:
-    lost = []
-    if LABELS_FILE in members or (std_meta and std_meta.labels_file in members) or not members:
-        lost.append("the labels")
-    if METADATA_FILE in members or not members:
-        lost.append("the preprocessing (resize, crop, mean/std)")
-    return " and ".join(lost) or "files edgeml does not read"
+def _what(member: str) -> str:
+    return "the preprocessing (resize, crop, mean/std)" if member == METADATA_FILE else "the labels"
 
 
 def _parse_info(raw: bytes | None, label: str) -> dict[str, Any]:

@@ -541,6 +541,9 @@ def _operators(layout: Layout, subgraphs: View, ntensors: np.ndarray, codes: np.
     _reshapes(layout, ops, op_name, inputs, in_counts, outputs, out_counts, sg, first_tensor, tensors, shapes,
               where)
     _quantized_math(op_name, code, inputs, in_counts, outputs, out_counts, sg, first_tensor, dtype, shapes[2], where)
+    if "TILE" in op_name:
+        _tiles(layout, op_name, inputs, in_counts, outputs, out_counts, sg, first_tensor, tensors, dtype, shapes,
+               where)
     large = ops.scalars("large_custom_options_offset", "<u8")
     if (large > 1).any():
         size = ops.scalars("large_custom_options_size", "<u8")
@@ -789,6 +792,37 @@ def _quantized_math(op_name: list[str], code: np.ndarray, inputs: np.ndarray, in
             s_in, s_out = scales_[op_in[0]], scales_[op_out[0]]
             if s_out > 0 and s_in > 0 and not 1 / 256 <= s_in / s_out < 256:
                 raise SemanticError(where(i), f"input/output scale ratio {s_in / s_out:.3g} is outside [1/256, 256)")
+
+
+def _tiles(layout: Layout, op_name: list[str], inputs: np.ndarray, in_counts: np.ndarray, outputs: np.ndarray,
+           out_counts: np.ndarray, sg: np.ndarray, first: np.ndarray, tensors: View, dtype: np.ndarray,
+           shapes: tuple[np.ndarray, np.ndarray, _Scales], where) -> None:  # type: ignore[no-untyped-def]
+    """TILE multiplies its input's dims by constant multipliers in int32 (tensorflow#111637: a product that wraps
+    allocates too little and writes gigabytes past it): the products must fit and give the output's shape."""
+    dims, rank, _ = shapes
+    buffers = layout.root.child("Buffer", "buffers")
+    data_start, data_size = buffers.starts("data"), buffers.counts("data")
+    buffer = tensors.scalars("buffer", "<u4").astype(np.int64)
+    in_start = np.cumsum(in_counts) - in_counts
+    out_start = np.cumsum(out_counts) - out_counts
+    for i in (i for i, name in enumerate(op_name) if name == "TILE"):
+        x, m = (int(first[sg[i]] + inputs[in_start[i] + k]) for k in (0, 1))
+        if not data_size[buffer[m]] or dtype[m] not in (2, 4):
+            continue  # multipliers computed at run time: the kernel's own checks apply
+        item = 4 if dtype[m] == 2 else 8
+        start, n = int(data_start[buffer[m]]), int(data_size[buffer[m]]) // item
+        multipliers = np.frombuffer(layout.data, "<i4" if item == 4 else "<i8", n, start).astype(np.int64)
+        shape = np.asarray(_shape(dims, rank, x), np.int64)
+        if len(multipliers) != len(shape) or (multipliers < 0).any():
+            raise SemanticError(where(i), f"multipliers {multipliers.tolist()[:8]} do not fit its input's shape "
+                                f"{shape.tolist()}")
+        product = shape * multipliers
+        if (product > _INT32_MAX).any() or float(np.prod(product.astype(np.float64))) > _INT32_MAX:
+            raise SemanticError(where(i), f"{shape.tolist()} x {multipliers.tolist()} overflows int32")
+        out = int(first[sg[i]] + outputs[out_start[i]])
+        declared = _shape(dims, rank, out)
+        if declared and declared != product.tolist():
+            raise SemanticError(where(i), f"gives shape {product.tolist()} but its output tensor is {declared}")
 
 
 def _subgraph_io(subgraphs: View, ntensors: np.ndarray) -> None:

@@ -71,6 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     for o in results.findings[:50]:
         print(f"FINDING {o.outcome} {o.entry} {o.recipe.name} {o.recipe.kind} {o.recipe.seed}: {o.message[:300]}")
     if args.findings:
+        args.findings.parent.mkdir(parents=True, exist_ok=True)
         args.findings.write_text(json.dumps([{**o.recipe.to_dict(), "entry": o.entry, "outcome": o.outcome,
                                               "message": o.message[:500]} for o in results.findings], indent=1))
     return 1 if results.findings else 0

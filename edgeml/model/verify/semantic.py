@@ -215,10 +215,10 @@ def _buffer_sizes(layout: Layout, buffers: View) -> np.ndarray:
                             "tensor without constant data)")
     offset = buffers.scalars("offset", "<u8")
     external = offset > 1
-    if external.any():
+    if np.count_nonzero(external):
         size = buffers.scalars("size", "<u8")
         bad = external & ((size > layout.size) | (offset > layout.size - np.minimum(size, layout.size)))
-        if bad.any():
+        if np.count_nonzero(bad):
             i = int(np.argmax(bad))
             raise SemanticError(f"buffer {i}", f"its external data ({int(size[i])} bytes at {int(offset[i])}) lies "
                                 f"outside the {layout.size}-byte file")
@@ -239,24 +239,24 @@ def _tensors(layout: Layout, subgraphs: View, ntensors: np.ndarray, sizes: np.nd
     where = lambda i: _tensor_name(tensors, sg, idx, i)  # noqa: E731 - only evaluated to word an error
     dtype = tensors.scalars("type", "i1").astype(np.int64)
     bad = (dtype < 0) | (dtype >= len(TENSOR_TYPES))
-    if bad.any():
+    if np.count_nonzero(bad):
         i = int(np.argmax(bad))
         raise SemanticError(where(i), f"unknown tensor type {int(dtype[i])}")
     buffer = tensors.scalars("buffer", "<u4").astype(np.int64)
     bad = buffer >= len(sizes)
-    if bad.any():
+    if np.count_nonzero(bad):
         i = int(np.argmax(bad))
         raise SemanticError(where(i), f"names buffer {int(buffer[i])} but the model has {len(sizes)} buffers")
     dims, rank = tensors.vectors("shape", "<i4")
     dims = dims.astype(np.int64)
-    if (dims < 0).any():
+    if np.count_nonzero(dims < 0):
         i = int(np.searchsorted(np.cumsum(rank), int(np.argmax(dims < 0)), side="right"))
         raise SemanticError(where(i), f"negative dimension in its shape ({_shape(dims, rank, i)})")
     starts = np.cumsum(rank) - rank
     elements = _segment_product(dims.astype(np.float64), starts, rank)
     positive = _segment_product(np.maximum(dims, 1).astype(np.float64), starts, rank)
     bad = positive > _INT32_MAX
-    if bad.any():
+    if np.count_nonzero(bad):
         i = int(np.argmax(bad))
         raise SemanticError(where(i), f"shape {_shape(dims, rank, i)} has more than 2**31 elements")
     _signatures_agree(tensors, dims, rank, where)
@@ -266,13 +266,13 @@ def _tensors(layout: Layout, subgraphs: View, ntensors: np.ndarray, sizes: np.nd
     sparse = tensors.has("sparsity")
     plain = constant & ~sparse & (dtype != _STRING)
     bad = plain & ((need != data) | (_ITEMSIZE[dtype] == 0))
-    if bad.any():
+    if np.count_nonzero(bad):
         i = int(np.argmax(bad))
         raise SemanticError(where(i), f"its constant data is {int(data[i])} bytes but shape "
                             f"{_shape(dims, rank, i)} of {TENSOR_TYPES[dtype[i]]} needs {int(need[i])}")
     for i in np.flatnonzero(constant & (dtype == _STRING)).tolist():
         _check_string_tensor(layout, tensors, buffer[i], int(elements[i]), where(i))
-    if sparse.any():
+    if np.count_nonzero(sparse):
         _check_sparse(layout, tensors, np.flatnonzero(sparse), dims, rank, data, dtype, where)
     activations = np.where(constant, 0, need)
     total = float(activations.sum())
@@ -295,7 +295,7 @@ def _segment_product(values: np.ndarray, starts: np.ndarray, counts: np.ndarray)
     """float64 product of each segment (1 for an empty one)."""
     out = np.ones(len(counts))
     nonempty = counts > 0
-    if values.size and nonempty.any():
+    if values.size and np.count_nonzero(nonempty):
         out[nonempty] = np.multiply.reduceat(values, starts[nonempty])
     return out
 
@@ -306,21 +306,21 @@ def _shape(dims: np.ndarray, rank: np.ndarray, i: int) -> list[int]:
 
 
 def _signatures_agree(tensors: View, dims: np.ndarray, rank: np.ndarray, where) -> None:  # type: ignore[no-untyped-def]
-    if not tensors.has("shape_signature").any():
+    if not np.count_nonzero(tensors.has("shape_signature")):
         return
     sig, srank = tensors.vectors("shape_signature", "<i4")
     has = tensors.has("shape_signature")
     bad = has & (srank != rank)
-    if not bad.any() and sig.size:
+    if not np.count_nonzero(bad) and sig.size:
         full = np.repeat(has, rank)
         mine = dims[full] if full.size else dims
         other = sig.astype(np.int64)
         wrong = (other != -1) & ((other < 0) | (other != mine))
-        if wrong.any():
+        if np.count_nonzero(wrong):
             bad = np.zeros(len(rank), bool)
             owners = np.repeat(np.flatnonzero(has), srank[has])
             bad[owners[wrong]] = True
-    if bad.any():
+    if np.count_nonzero(bad):
         i = int(np.argmax(bad))
         raise SemanticError(where(i), f"shape signature {_shape(sig, srank, i)} disagrees with its shape "
                             f"{_shape(dims, rank, i)} (same rank; each dim -1 or equal)")
@@ -337,7 +337,7 @@ def _check_string_tensor(layout: Layout, tensors: View, buffer: int, elements: i
     if count != elements or (count + 2) * 4 > n:
         raise SemanticError(where, f"string data holds {count} strings, the shape needs {elements}")
     offsets = np.frombuffer(bytes(raw[4:4 * (count + 2)]), "<i4").astype(np.int64)
-    if offsets[0] != 4 * (count + 2) or offsets[-1] != n or (np.diff(offsets) < 0).any():
+    if offsets[0] != 4 * (count + 2) or offsets[-1] != n or np.count_nonzero(np.diff(offsets) < 0):
         raise SemanticError(where, "string data offsets do not rise from the header to the end of the data")
 
 
@@ -397,8 +397,8 @@ def _sparse_level(layout: Layout, dim_meta: View, row: int, count: int, size: in
             raise SemanticError(where, f"a sparse dimension has no {field}")
         values.append(found)
     seg, ind = values
-    if len(seg) != count + 1 or (np.diff(seg) < 0).any() or (seg < 0).any() or int(seg[-1]) != len(ind) or \
-            ((ind < 0) | (ind >= size)).any():
+    if len(seg) != count + 1 or np.count_nonzero(np.diff(seg) < 0) or np.count_nonzero(seg < 0) or int(seg[-1]) != len(ind) or \
+            np.count_nonzero(((ind < 0) | (ind >= size))):
         raise SemanticError(where, "a sparse dimension's segments and indices are inconsistent")
     return len(ind)
 
@@ -415,10 +415,13 @@ class _Scales:
     count: np.ndarray
 
     def of(self, tensor: int) -> np.ndarray:
-        k = np.flatnonzero(self.owner == tensor)
-        if not len(k):
-            return self.values[:0]
-        return self.values[int(self.start[k[0]]):int(self.start[k[0]] + self.count[k[0]])]
+        """The scales of one tensor (empty when it has none)."""
+        table = self.__dict__.get("_table")
+        if table is None:
+            table = {int(t): (int(a), int(a + n)) for t, a, n in zip(self.owner, self.start, self.count, strict=True)}
+            object.__setattr__(self, "_table", table)
+        a, b = table.get(tensor, (0, 0))
+        return self.values[a:b]
 
 
 def _check_quantization(tensors: View, dtype: np.ndarray, dims: np.ndarray, rank: np.ndarray,
@@ -426,7 +429,7 @@ def _check_quantization(tensors: View, dtype: np.ndarray, dims: np.ndarray, rank
     """Check every tensor's quantization; return the scales (for the ops' checks)."""
     first_scale = np.zeros(len(tensors))
     empty = np.zeros(0, np.int64)
-    if not tensors.has("quantization").any():
+    if not np.count_nonzero(tensors.has("quantization")):
         return _Scales(first_scale, np.zeros(0, np.float32), empty, empty, empty)
     q = tensors.child("QuantizationParameters", "quantization")
     owner = np.searchsorted(tensors.rows, q.parent_rows())
@@ -439,22 +442,22 @@ def _check_quantization(tensors: View, dtype: np.ndarray, dims: np.ndarray, rank
         (quantized & (nz != ns), "has {ns} scales but {nz} zero points (must be as many)"),
         (quantized & ((qdim < 0) | ((r > 0) & (qdim >= r))), "quantized dimension {qd} is not a dimension of it"),
     ):
-        if bad.any():
+        if np.count_nonzero(bad):
             k = int(np.argmax(bad))
             raise SemanticError(where(int(owner[k])), "quantization " + problem.format(
                 ns=int(ns[k]), nz=int(nz[k]), qd=int(qdim[k])))
     per_axis = quantized & (ns > 1)
-    if per_axis.any():
+    if np.count_nonzero(per_axis):
         starts = np.cumsum(rank) - rank
         axis_len = np.where(per_axis & (r > 0), dims[np.minimum(starts[owner] + qdim, max(len(dims) - 1, 0))]
                             if len(dims) else 0, ns)
         bad = per_axis & (axis_len != ns)
-        if bad.any():
+        if np.count_nonzero(bad):
             k = int(np.argmax(bad))
             raise SemanticError(where(int(owner[k])), f"quantization has {int(ns[k])} scales but dimension "
                                 f"{int(qdim[k])} has {int(axis_len[k])} channels (one scale, or one per channel)")
     bad = ~(np.isfinite(scale) & (scale >= _FLOAT32_TINY))
-    if bad.any():
+    if np.count_nonzero(bad):
         k = int(np.searchsorted(np.cumsum(ns), int(np.argmax(bad)), side="right"))
         value = float(scale[int(np.argmax(bad))])
         raise SemanticError(where(int(owner[k])), f"quantization scale {value!r} is not a finite number > 0 "
@@ -465,13 +468,13 @@ def _check_quantization(tensors: View, dtype: np.ndarray, dims: np.ndarray, rank
         low, high = np.minimum.reduceat(zero, starts), np.maximum.reduceat(zero, starts)
         t = dtype[owner[nonempty]]
         bad = (low < _ZP_LOW[t]) | (high > _ZP_HIGH[t])
-        if bad.any():
+        if np.count_nonzero(bad):
             k = int(np.argmax(bad))
             value = int(low[k]) if low[k] < _ZP_LOW[t[k]] else int(high[k])
             raise SemanticError(where(int(owner[nonempty[k]])), f"quantization zero point {value} is outside "
                                 f"{TENSOR_TYPES[int(t[k])]}'s range {int(_ZP_LOW[t[k]])}..{int(_ZP_HIGH[t[k]])}")
     details = q.has("details")
-    if details.any():
+    if np.count_nonzero(details):
         _check_quantization_details(q, tensors, owner, where)
     has = ns > 0
     first_scale[owner[has]] = scale[(np.cumsum(ns) - ns)[has]]
@@ -504,7 +507,7 @@ def _operators(layout: Layout, subgraphs: View, ntensors: np.ndarray, codes: np.
     idx = ops.index()
     opcode = ops.scalars("opcode_index", "<u4").astype(np.int64)
     bad = opcode >= len(codes)
-    if bad.any():
+    if np.count_nonzero(bad):
         i = int(np.argmax(bad))
         raise SemanticError(f"subgraph {int(sg[i])} op {int(idx[i])}",
                             f"op code index {int(opcode[i])} but the model has {len(codes)} op codes")
@@ -518,7 +521,7 @@ def _operators(layout: Layout, subgraphs: View, ntensors: np.ndarray, codes: np.
         values = values.astype(np.int64)
         lim = np.repeat(limit, counts)
         bad = (values < low) | (values >= lim)
-        if bad.any():
+        if np.count_nonzero(bad):
             j = int(np.argmax(bad))
             i = int(np.searchsorted(np.cumsum(counts), j, side="right"))
             pos = j - int(counts[:i].sum())
@@ -545,10 +548,10 @@ def _operators(layout: Layout, subgraphs: View, ntensors: np.ndarray, codes: np.
         _tiles(layout, op_name, inputs, in_counts, outputs, out_counts, sg, first_tensor, tensors, dtype, shapes,
                where)
     large = ops.scalars("large_custom_options_offset", "<u8")
-    if (large > 1).any():
+    if np.count_nonzero(large > 1):
         size = ops.scalars("large_custom_options_size", "<u8")
         bad = (large > 1) & ((size > layout.size) | (large > layout.size - np.minimum(size, layout.size)))
-        if bad.any():
+        if np.count_nonzero(bad):
             i = int(np.argmax(bad))
             raise SemanticError(where(i), "its external custom options lie outside the file")
     return len(ops), produced
@@ -588,7 +591,7 @@ def _dataflow(layout: Layout, subgraphs: View, tensors: View, sg: np.ndarray, fi
     out_op = np.repeat(op, out_counts)
     out_key = np.repeat(first[sg], out_counts) + outputs
     bad = fixed[out_key] | graph_input[out_key]
-    if bad.any():
+    if np.count_nonzero(bad):
         j = int(np.argmax(bad))
         kind = "a constant or variable" if fixed[out_key[j]] else "a subgraph input"
         raise SemanticError(where(int(out_op[j])), f"writes tensor {int(outputs[j])}, which is {kind}")
@@ -606,7 +609,7 @@ def _dataflow(layout: Layout, subgraphs: View, tensors: View, sg: np.ndarray, fi
     key = np.where(real, in_key, 0)
     ready = fixed[key] | graph_input[key] | (producer[key] < in_op)
     bad = real & ~ready
-    if bad.any():
+    if np.count_nonzero(bad):
         j = int(np.argmax(bad))
         later = producer[key[j]] < len(sg)
         raise SemanticError(where(int(in_op[j])), f"reads tensor {int(inputs[j])}, which "
@@ -630,7 +633,7 @@ def _outputs_written(layout: Layout, subgraphs: View, tensors: View, ntensors: n
     graph_input = np.zeros(len(tensors), bool)
     graph_input[np.repeat(first[sg], in_counts) + inputs.astype(np.int64)] = True
     bad = ~(produced[keys] | fixed[keys] | graph_input[keys])
-    if bad.any():
+    if np.count_nonzero(bad):
         j = int(np.argmax(bad))
         k = int(np.searchsorted(np.cumsum(counts), j, side="right"))
         raise SemanticError(f"subgraph {int(sg[k])}", f"output tensor {int(outputs[j])} is written by no op "
@@ -679,7 +682,7 @@ def _options(layout: Layout, ops: View, op_name: list[str], code: np.ndarray, ns
                     continue
                 else:
                     continue
-                if bad.any():
+                if np.count_nonzero(bad):
                     k = int(np.argmax(bad))
                     raise SemanticError(where(int(owner[k])), f"option {field} = {int(values[k])} is out of range")
     _acyclic(calls)
@@ -813,11 +816,11 @@ def _tiles(layout: Layout, op_name: list[str], inputs: np.ndarray, in_counts: np
         start, n = int(data_start[buffer[m]]), int(data_size[buffer[m]]) // item
         multipliers = np.frombuffer(layout.data, "<i4" if item == 4 else "<i8", n, start).astype(np.int64)
         shape = np.asarray(_shape(dims, rank, x), np.int64)
-        if len(multipliers) != len(shape) or (multipliers < 0).any():
+        if len(multipliers) != len(shape) or np.count_nonzero(multipliers < 0):
             raise SemanticError(where(i), f"multipliers {multipliers.tolist()[:8]} do not fit its input's shape "
                                 f"{shape.tolist()}")
         product = shape * multipliers
-        if (product > _INT32_MAX).any() or float(np.prod(product.astype(np.float64))) > _INT32_MAX:
+        if np.count_nonzero(product > _INT32_MAX) or float(np.prod(product.astype(np.float64))) > _INT32_MAX:
             raise SemanticError(where(i), f"{shape.tolist()} x {multipliers.tolist()} overflows int32")
         out = int(first[sg[i]] + outputs[out_start[i]])
         declared = _shape(dims, rank, out)
@@ -830,7 +833,7 @@ def _subgraph_io(subgraphs: View, ntensors: np.ndarray) -> None:
         values, counts = subgraphs.vectors(field, "<i4")
         lim = np.repeat(ntensors[subgraphs.index()] if len(ntensors) else ntensors, counts)
         bad = (values < 0) | (values >= lim)
-        if bad.any():
+        if np.count_nonzero(bad):
             j = int(np.argmax(bad))
             k = int(np.searchsorted(np.cumsum(counts), j, side="right"))
             raise SemanticError(f"subgraph {int(subgraphs.index()[k])}", f"{field[:-1]} is tensor {int(values[j])} "
@@ -851,7 +854,7 @@ def _signatures(model: View, nsub: int, ntensors: np.ndarray) -> None:
         values = maps.scalars("tensor_index", "<u4").astype(np.int64)
         lim = ntensors[sub[owner]] if len(owner) else values
         bad = values >= lim
-        if bad.any():
+        if np.count_nonzero(bad):
             j = int(np.argmax(bad))
             raise SemanticError(f"signature {int(owner[j])}", f"{field[:-1]} {int(maps.index()[j])} is tensor "
                                 f"{int(values[j])} but subgraph {int(sub[owner[j]])} has {int(lim[j])} tensors")

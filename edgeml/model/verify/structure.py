@@ -123,6 +123,7 @@ class View:
     level: int
     rows: np.ndarray
     _children: dict[tuple[str, str], View] = field(default_factory=dict, repr=False)
+    _present: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -132,17 +133,22 @@ class View:
 
     def has(self, name: str) -> np.ndarray:
         """bool ``(n,)``: rows where field ``name`` is present."""
-        lv = self.layout.levels[self.level]
-        c = self._col(name)
-        if lv.present is None or c >= lv.present.shape[1]:
-            return np.zeros(len(self.rows), bool)
-        return lv.present[self.rows, c]
+        found = self._present.get(name)
+        if found is None:
+            lv = self.layout.levels[self.level]
+            c = self._col(name)
+            if lv.present is None or c >= lv.present.shape[1]:
+                found = np.zeros(len(self.rows), bool)
+            else:
+                found = lv.present[self.rows, c]
+            self._present[name] = found
+        return found
 
     def scalars(self, name: str, dtype: str, default: float = 0) -> np.ndarray:
         """Field ``name`` of every row as ``dtype`` (``"<i4"``, ``"u1"``, ...), ``default`` where absent."""
         present = self.has(name)
         dt = np.dtype(dtype)
-        if not present.any():
+        if not np.count_nonzero(present):
             return np.full(len(self.rows), default, dt)
         lv = self.layout.levels[self.level]
         assert lv.at is not None
@@ -152,7 +158,7 @@ class View:
     def counts(self, name: str) -> np.ndarray:
         """int64 ``(n,)``: element count of vector or string field ``name`` (0 where absent)."""
         present = self.has(name)
-        if not present.any():
+        if not np.count_nonzero(present):
             return np.zeros(len(self.rows), _I64)
         lv = self.layout.levels[self.level]
         assert lv.count is not None
@@ -161,17 +167,24 @@ class View:
     def starts(self, name: str) -> np.ndarray:
         """int64 ``(n,)``: byte position of the first element of vector or string field ``name``."""
         lv = self.layout.levels[self.level]
-        if lv.target is None or not self.has(name).any():
+        if lv.target is None or not np.count_nonzero(self.has(name)):
             return np.zeros(len(self.rows), _I64)
         return lv.target[self.rows, self._col(name)] + 4
 
     def vectors(self, name: str, dtype: str) -> tuple[np.ndarray, np.ndarray]:
         """Vector field ``name`` of every row, concatenated: ``(values, counts)``."""
         counts = self.counts(name)
-        dt = np.dtype(dtype)
-        if not counts.any():
+        dt = np.dtype(dtype).newbyteorder("<")
+        total = int(counts.sum())
+        if not total:
             return np.zeros(0, dt), counts
-        return self.layout.gather(ragged(self.starts(name), counts, dt.itemsize), dt), counts
+        starts = self.starts(name)
+        if total > 8 * len(counts):  # long vectors (per-channel scales): copying slices beats an index array
+            data, size = self.layout.data, dt.itemsize
+            ends = (starts + counts * size).tolist()
+            joined = b"".join([data[a:b] for a, b in zip(starts.tolist(), ends, strict=True)])
+            return np.frombuffer(joined, dt), counts
+        return self.layout.gather(ragged(starts, counts, dt.itemsize), dt), counts
 
     def string(self, name: str, i: int) -> str | None:
         """String field ``name`` of row ``i`` of this view (UTF-8 already checked), or None."""
@@ -287,7 +300,7 @@ def ragged(starts: np.ndarray, counts: np.ndarray, step: int) -> np.ndarray:
 
 def _fail(layout: Layout, level: int, bad: np.ndarray, problem: str, at: np.ndarray) -> None:
     """Raise :class:`StructureError` for the first bad row (``bad``: rows, or rows x fields)."""
-    if not bad.any():
+    if not np.count_nonzero(bad):
         return
     flat = int(np.argmax(bad))
     row, col = divmod(flat, bad.shape[1]) if bad.ndim == 2 else (flat, -1)
@@ -365,7 +378,7 @@ def _verify_level(layout: Layout, i: int) -> _Level | None:
           "vector or string runs past the end of the file", T)
     lv.count = count
     end = max(end, int(np.where(vec, stop, 0).max()))
-    if is_str.any():
+    if np.count_nonzero(is_str):
         _fail(layout, i, is_str & (layout.u8[np.where(is_str, stop - 1, 0)] != 0), "string is not NUL-terminated", T)
         r, c = np.nonzero(is_str)
         layout.strings.append((T[r, c] + 4, count[r, c], i, r, c))
@@ -399,7 +412,7 @@ def _children(layout: Layout, i: int, kind: np.ndarray, off: np.ndarray, T: np.n
         eo = layout.u32[E >> 2].astype(_I64)
         C = E + eo
         bad = (eo == 0) | (eo > MAX_SIZE) | (layout.size <= C)
-        if bad.any():
+        if np.count_nonzero(bad):
             j = int(np.argmax(bad))
             where = f"{layout.path(i, int(rows[j]))}.{s.names[int(tid[rows[j]])][int(cols[j])]}[{int(index[j])}]"
             raise StructureError(where, "element offset points outside the file", int(E[j]))
@@ -420,7 +433,7 @@ def _element_strings(layout: Layout, i: int, C: np.ndarray, rows: np.ndarray, co
     stop = C + 4 + count + 1
     bad = (C & 3 != 0) | (count >= MAX_SIZE) | (stop > n)
     bad |= ~bad & (layout.u8[np.where(bad, 0, stop - 1)] != 0)
-    if bad.any():
+    if np.count_nonzero(bad):
         j = int(np.argmax(bad))
         name = _schema().names[int(layout.levels[i].tid[rows[j]])][int(cols[j])]
         raise StructureError(f"{layout.path(i, int(rows[j]))}.{name}[{int(index[j])}]",

@@ -28,6 +28,7 @@ but the subgraph has 210 tensors``.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -39,6 +40,7 @@ from edgeml.model.verify.structure import Layout, View
 
 __all__ = ["MAX_TENSOR_BYTES", "SCHEMA_VERSION", "Facts", "SemanticError", "check_meaning"]
 
+Where = Callable[[int], str]  # row -> "subgraph 0 op 12 CONV_2D", only called to word an error
 SCHEMA_VERSION = 3  # TFLITE_SCHEMA_VERSION
 MAX_TENSOR_BYTES = 1 << 30  # activations of one model: 1 GiB (a Raspberry Pi has 1-8 GiB)
 _INT32_MAX = 2**31 - 1
@@ -305,7 +307,7 @@ def _shape(dims: np.ndarray, rank: np.ndarray, i: int) -> list[int]:
     return dims[start:start + int(rank[i])].tolist()
 
 
-def _signatures_agree(tensors: View, dims: np.ndarray, rank: np.ndarray, where) -> None:  # type: ignore[no-untyped-def]
+def _signatures_agree(tensors: View, dims: np.ndarray, rank: np.ndarray, where: Where) -> None:
     if not np.count_nonzero(tensors.has("shape_signature")):
         return
     sig, srank = tensors.vectors("shape_signature", "<i4")
@@ -342,7 +344,7 @@ def _check_string_tensor(layout: Layout, tensors: View, buffer: int, elements: i
 
 
 def _check_sparse(layout: Layout, tensors: View, rows: np.ndarray, dims: np.ndarray, rank: np.ndarray,
-                  data: np.ndarray, dtype: np.ndarray, where) -> None:  # type: ignore[no-untyped-def]
+                  data: np.ndarray, dtype: np.ndarray, where: Where) -> None:
     """Sparse constant tensors: the index arrays describe exactly the values stored (tools/verifier.cc's rules)."""
     sparsity = tensors.child("SparsityParameters", "sparsity")
     lookup = {int(r): k for k, r in enumerate(sparsity.parent_rows().tolist())}
@@ -397,8 +399,8 @@ def _sparse_level(layout: Layout, dim_meta: View, row: int, count: int, size: in
             raise SemanticError(where, f"a sparse dimension has no {field}")
         values.append(found)
     seg, ind = values
-    if len(seg) != count + 1 or np.count_nonzero(np.diff(seg) < 0) or np.count_nonzero(seg < 0) or int(seg[-1]) != len(ind) or \
-            np.count_nonzero(((ind < 0) | (ind >= size))):
+    rising = not np.count_nonzero(np.diff(seg) < 0) and not np.count_nonzero(seg < 0)
+    if len(seg) != count + 1 or not rising or int(seg[-1]) != len(ind) or np.count_nonzero((ind < 0) | (ind >= size)):
         raise SemanticError(where, "a sparse dimension's segments and indices are inconsistent")
     return len(ind)
 
@@ -425,7 +427,7 @@ class _Scales:
 
 
 def _check_quantization(tensors: View, dtype: np.ndarray, dims: np.ndarray, rank: np.ndarray,
-                        where) -> _Scales:  # type: ignore[no-untyped-def]
+                        where: Where) -> _Scales:
     """Check every tensor's quantization; return the scales (for the ops' checks)."""
     first_scale = np.zeros(len(tensors))
     empty = np.zeros(0, np.int64)
@@ -481,7 +483,7 @@ def _check_quantization(tensors: View, dtype: np.ndarray, dims: np.ndarray, rank
     return _Scales(first_scale, scale, owner, np.cumsum(ns) - ns, ns)
 
 
-def _check_quantization_details(q: View, tensors: View, owner: np.ndarray, where) -> None:  # type: ignore[no-untyped-def]
+def _check_quantization_details(q: View, tensors: View, owner: np.ndarray, where: Where) -> None:
     ntensors = np.bincount(tensors.parent_rows(), minlength=1)
     for type_ in ("BlockwiseQuantization", "MultiAxisQuantization"):
         d = q.child(type_, "details")
@@ -558,7 +560,7 @@ def _operators(layout: Layout, subgraphs: View, ntensors: np.ndarray, codes: np.
 
 
 def _optional_inputs(inputs: np.ndarray, counts: np.ndarray, op_name: list[str], code: np.ndarray,
-                     where) -> None:  # type: ignore[no-untyped-def]
+                     where: Where) -> None:
     missing = np.flatnonzero(inputs == -1)
     if not len(missing):
         return
@@ -573,7 +575,7 @@ def _optional_inputs(inputs: np.ndarray, counts: np.ndarray, op_name: list[str],
 
 def _dataflow(layout: Layout, subgraphs: View, tensors: View, sg: np.ndarray, first: np.ndarray,
               inputs: np.ndarray, in_counts: np.ndarray, outputs: np.ndarray, out_counts: np.ndarray,
-              where) -> np.ndarray:  # type: ignore[no-untyped-def]
+              where: Where) -> np.ndarray:
     """Every op input exists when the op runs; no op output overwrites another's, a constant or an input.
 
     Returns which tensors (subgraph-major) an op writes.
@@ -641,7 +643,7 @@ def _outputs_written(layout: Layout, subgraphs: View, tensors: View, ntensors: n
 
 
 def _options(layout: Layout, ops: View, op_name: list[str], code: np.ndarray, nsub: int, sg: np.ndarray,
-             where) -> None:  # type: ignore[no-untyped-def]
+             where: Where) -> None:
     """Options present where the kernel needs them, of the op's own type, their values in range; calls acyclic."""
     tag = ops.scalars("builtin_options_type", "u1").astype(np.int64)
     has = ops.has("builtin_options")
@@ -711,7 +713,7 @@ def _acyclic(calls: dict[int, set[int]]) -> None:
 
 def _reshapes(layout: Layout, ops: View, op_name: list[str], inputs: np.ndarray, in_counts: np.ndarray,
               outputs: np.ndarray, out_counts: np.ndarray, sg: np.ndarray, first: np.ndarray, tensors: View,
-              shapes: tuple[np.ndarray, np.ndarray, _Scales], where) -> None:  # type: ignore[no-untyped-def]
+              shapes: tuple[np.ndarray, np.ndarray, _Scales], where: Where) -> None:
     """RESHAPE writes its new shape into the output's dims: the new shape must have the output's rank."""
     reshapes = [i for i, name in enumerate(op_name) if name == "RESHAPE"]
     if not reshapes:
@@ -741,7 +743,7 @@ def _reshapes(layout: Layout, ops: View, op_name: list[str], inputs: np.ndarray,
 
 def _quantized_math(op_name: list[str], code: np.ndarray, inputs: np.ndarray, in_counts: np.ndarray,
                     outputs: np.ndarray, out_counts: np.ndarray, sg: np.ndarray, first: np.ndarray,
-                    dtype: np.ndarray, scales: _Scales, where) -> None:  # type: ignore[no-untyped-def]
+                    dtype: np.ndarray, scales: _Scales, where: Where) -> None:
     """What the quantized kernels assume of their tensors, which TFLite and XNNPACK check by aborting the process.
 
     - an op computing with scales has a scale on each of its 8/16-bit tensors;
@@ -799,7 +801,7 @@ def _quantized_math(op_name: list[str], code: np.ndarray, inputs: np.ndarray, in
 
 def _tiles(layout: Layout, op_name: list[str], inputs: np.ndarray, in_counts: np.ndarray, outputs: np.ndarray,
            out_counts: np.ndarray, sg: np.ndarray, first: np.ndarray, tensors: View, dtype: np.ndarray,
-           shapes: tuple[np.ndarray, np.ndarray, _Scales], where) -> None:  # type: ignore[no-untyped-def]
+           shapes: tuple[np.ndarray, np.ndarray, _Scales], where: Where) -> None:
     """TILE multiplies its input's dims by constant multipliers in int32 (tensorflow#111637: a product that wraps
     allocates too little and writes gigabytes past it): the products must fit and give the output's shape."""
     dims, rank, _ = shapes

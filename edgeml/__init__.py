@@ -32,7 +32,20 @@ from edgeml.preprocess import Preprocessing
 from edgeml.settings import RunSettings, resolve_settings
 from edgeml.streaming import stream
 from edgeml.tensors import TensorSpec
-from edgeml.verification import Verification, verify_model
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from edgeml.verification import Verification, verify_model
+
+
+def __getattr__(name: str) -> object:
+    """``verify_model`` and ``Verification`` load on first use (the probe's subprocess machinery is not needed
+    by a kiosk that only classifies)."""
+    if name in ("Verification", "verify_model"):
+        from edgeml import verification
+
+        return getattr(verification, name)
+    raise AttributeError(f"module 'edgeml' has no attribute {name!r}")
 
 __all__ = [
     "BoardProfileError",

@@ -759,6 +759,11 @@ def _quantized_math(op_name: list[str], code: np.ndarray, inputs: np.ndarray, in
     base = first[sg].tolist()
     ins, outs = inputs.tolist(), outputs.tolist()
     kinds, scales_ = dtype.tolist(), quant.first.tolist()
+    largest = np.zeros(len(quant.first))
+    nonempty = quant.count > 0
+    if np.count_nonzero(nonempty):
+        largest[quant.owner[nonempty]] = np.maximum.reduceat(quant.values, quant.start[nonempty])
+    largest_ = largest.tolist()
     for i, name in enumerate(op_name):
         if code[i] == _CUSTOM or (name not in _QUANT_MATH and name not in _SAME_TYPE):
             continue
@@ -788,8 +793,8 @@ def _quantized_math(op_name: list[str], code: np.ndarray, inputs: np.ndarray, in
             data, weights = _CONVOLUTIONS[name]
             if max(data, weights) < len(op_in) and min(op_in[data], op_in[weights]) >= 0:
                 s_in, s_out = scales_[op_in[data]], scales_[op_out[0]]
-                w = quant.of(op_in[weights])
-                if s_out > 0 and w.size and float(w.max()) * s_in / s_out >= 256:
+                if s_out > 0 and largest_[op_in[weights]] * s_in / s_out >= 256:
+                    w = quant.of(op_in[weights])
                     c = int(np.argmax(w))
                     raise SemanticError(where(i), f"channel {c}'s requantization scale {s_in * float(w[c]) / s_out:.3g}"
                                         " (input x weight / output scale) is 256 or more")

@@ -14,7 +14,7 @@ APT_MARKERS  := /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz \
 STREAM_MODEL ?= $(BUILD)/models/efficientnet_lite0/efficientnet_lite0_int8.tflite
 
 .PHONY: demo transfer test test-runtime test-mediapipe test-arm64 lint typecheck check clean system-deps venv bench \
-        bench-stream
+        bench-stream fuzz bench-verify
 
 demo: venv system-deps
 	$(PY) examples/demo.py --build $(BUILD)/demo
@@ -80,6 +80,18 @@ $(BUILD)/models/efficientnet_lite0/efficientnet_lite0_int8.tflite:
 # Streaming throughput vs bare invoke (synthetic, a 320x240 MJPG video, vtest.avi), CPU split, RSS over 20k frames.
 bench-stream: venv system-deps $(STREAM_MODEL)
 	$(PY) benchmarks/stream.py --model $(STREAM_MODEL) --build $(BUILD)/bench
+
+# Mutation fuzzing of model files (tests/fuzz): FUZZ_MUTANTS mutants of the real models `make test` builds, each
+# through Classifier(...).classify, edgeml inspect and edgeml edgetpu check in worker processes; a table per
+# mutation kind, entry point and model. Fails on any signal, hang, stray exception or multi-line/long message.
+FUZZ_MUTANTS ?= 10000
+FUZZ_ARGS    ?=
+fuzz: venv
+	$(PY) -m tests.fuzz --mutants $(FUZZ_MUTANTS) --findings $(BUILD)/fuzz/findings.json $(FUZZ_ARGS)
+
+# The model verifier's cost against Classifier(...) construction (EfficientNet-Lite0, MobileNetV2, Fashion CNN).
+bench-verify: venv
+	$(PY) benchmarks/verify.py
 
 lint: venv
 	$(PY) -m ruff check edgeml converters tests benchmarks examples

@@ -33,6 +33,20 @@ from edgeml.settings import RunSettings, resolve_settings
 from edgeml.streaming import stream
 from edgeml.tensors import TensorSpec
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from edgeml.verification import Verification, verify_model
+
+
+def __getattr__(name: str) -> object:
+    """``verify_model`` and ``Verification`` load on first use (the probe's subprocess machinery is not needed
+    by a kiosk that only classifies)."""
+    if name in ("Verification", "verify_model"):
+        from edgeml import verification
+
+        return getattr(verification, name)
+    raise AttributeError(f"module 'edgeml' has no attribute {name!r}")
+
 __all__ = [
     "BoardProfileError",
     "Classification",
@@ -57,9 +71,11 @@ __all__ = [
     "ServiceConfigError",
     "SourceError",
     "TensorSpec",
+    "Verification",
     "__version__",
     "load_image",
     "read_labels",
     "resolve_settings",
     "stream",
+    "verify_model",
 ]

@@ -64,9 +64,17 @@ class Classifier:
             None: the board's Edge TPU if it has one, else the CPU.
         fallback: ``"cpu"`` to run on the CPU, with a warning, when the Edge TPU cannot be used; None raises
             (a device that came from the board falls back to the CPU unless told otherwise).
+        strict: Refuse a model whose metadata is damaged (an unreadable zip of labels and preprocessing). By
+            default such a model loads with what could be read and a warning saying what was lost
+            (:attr:`edgeml.model.ModelMetadata.problems`).
+
+    Every model is verified before the interpreter sees it (:mod:`edgeml.model.verify`): a damaged or crafted
+    file raises :class:`~edgeml.ModelFormatError` instead of crashing the process. For a model from an
+    untrusted source, :func:`edgeml.verify_model` with ``probe=True`` also runs it once in a child process.
 
     Raises:
-        ModelNotFoundError, ModelFormatError: The file is missing, not a TFLite model, or not a classifier.
+        ModelNotFoundError, ModelFormatError: The file is missing, not a valid TFLite model (the verifier's message
+            says where), not a classifier, or (``strict``) its metadata is damaged.
         LabelsError: The labels are unreadable or their count differs from the model's classes.
         InterpreterUnavailableError: No working TFLite interpreter package is installed.
         EdgeTpuError: The Edge TPU cannot be used; the message names the fix (see :mod:`edgeml.edgetpu.delegate`).
@@ -88,6 +96,7 @@ class Classifier:
         board: str | Mapping[str, Any] | Any | None = None,
         allow: Sequence[str | int] | None = None,
         deny: Sequence[str | int] | None = None,
+        strict: bool = False,
     ) -> None:
         if output_activation not in (None, *ACTIVATIONS):
             raise InvalidArgumentError(f"output_activation must be 'softmax', 'logits' or 'auto'. "
@@ -95,6 +104,10 @@ class Classifier:
         asked: dict[str, Any] = dict(threads=num_threads, device=device, fallback=fallback,
                                      preprocessing=preprocessing, board=board)
         file = as_model_file(model)
+        file.verify()
+        if strict and file.metadata.problems:
+            raise ModelFormatError(f"{file.name!r} has damaged metadata (strict=True): {file.metadata.problems[0]}. "
+                                   "Re-run `edgeml convert` to rewrite it.")
         settings = resolve_settings(**asked, model=file.metadata)
         opened = open_model(file, device=settings.device, fallback=settings.fallback, num_threads=settings.threads,
                             delegates=delegates, backend=backend)
@@ -117,7 +130,8 @@ class Classifier:
         if self.output_activation not in ACTIVATIONS:
             raise ModelFormatError(f"{self.model.name!r} records output_activation {self.output_activation!r}; "
                                    "expected 'softmax', 'logits' or 'auto'. Pass output_activation= to override.")
-        self.labels: tuple[str, ...] | None = read_labels(labels) if labels is not None else self.metadata.labels
+        self.labels: tuple[str, ...] | None = (read_labels(labels, max_classes=self.num_classes) if labels is not None
+                                               else self.metadata.labels)
         if self.labels is not None and len(self.labels) != self.num_classes:
             raise LabelsError(
                 f"{len(self.labels)} labels given but the model has {self.num_classes} classes. "

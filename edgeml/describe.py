@@ -32,6 +32,8 @@ def _metadata(model: ModelFile) -> dict[str, Any]:
     except EdgemlError as exc:  # unreadable metadata must not hide the rest of the report
         return {"labels": 0, "error": str(exc)}
     out: dict[str, Any] = {"labels": len(meta.labels) if meta.labels else 0}
+    if meta.problems:
+        out["problems"] = list(meta.problems)
     if meta.labels:
         out["first_labels"] = list(meta.labels[:5])
     if meta.preprocessing is not None:
@@ -43,11 +45,23 @@ def _metadata(model: ModelFile) -> dict[str, Any]:
     return out
 
 
+def _verification(model: ModelFile) -> dict[str, Any]:
+    """The verifier's verdict for this interpreter (the file itself already passed, or nothing would be shown)."""
+    try:
+        facts = model.verify(runtime=True)
+    except EdgemlError as exc:
+        return {"runs_here": False, "problem": str(exc)}
+    return {"runs_here": True, "tensor_bytes": facts.tensor_bytes, "flatbuffer_bytes": model.layout.end}
+
+
 def describe(model: ModelFile) -> dict[str, Any]:
     """Everything ``edgeml inspect`` shows, as a JSON-ready dict.
 
+    The file is verified first (:meth:`ModelFile.verify` without the interpreter's op-version check); whether
+    this interpreter can run it is reported under ``"verification"``, damaged metadata under ``"metadata"``.
+
     Raises:
-        ModelFormatError: The flatbuffer is truncated or corrupt (metadata problems are reported inside).
+        ModelFormatError: The file fails the verifier (truncated, corrupt, indices out of range, ...).
     """
     graph = model.graph
     sg = graph.main
@@ -61,6 +75,7 @@ def describe(model: ModelFile) -> dict[str, Any]:
         "ops": dict(sorted(ops.items(), key=lambda kv: (-kv[1], kv[0]))), "op_count": len(sg.operators),
         "subgraphs": len(graph.subgraphs), "min_runtime_version": runtime or None,
         "flatbuffer_metadata": sorted(graph.metadata_entries), "metadata": _metadata(model),
+        "verification": _verification(model),
         "edgetpu": {"ready": report.ready, "mapped": report.mapped, "total": report.total,
                     "summary": report.summary()},
     }

@@ -20,11 +20,16 @@ Every error derives from :class:`EdgemlError` and also from the built-in excepti
     ├── CompilerNotFoundError     (+ FileNotFoundError)   edgetpu_compiler is not installed (host side)
     ├── BoardProfileError         (+ ValueError)          unknown board name, or a boards/*.toml that is invalid
     └── ServiceConfigError        (+ ValueError)          a kiosk service that cannot be written as asked
+
+Every message is one line. Text from another library (an interpreter's, zipfile's, json's) is embedded through
+:func:`one_line`, which squashes it to one line and cuts it to :data:`FOREIGN_LIMIT` characters, so a corrupt file
+can never produce a 19 KB message.
 """
 
 from __future__ import annotations
 
 __all__ = [
+    "FOREIGN_LIMIT",
     "BoardProfileError",
     "CompilerNotFoundError",
     "ConversionError",
@@ -41,7 +46,22 @@ __all__ = [
     "ModelNotFoundError",
     "ServiceConfigError",
     "SourceError",
+    "one_line",
 ]
+
+FOREIGN_LIMIT = 200  # characters of another library's message kept inside one of ours
+
+
+def one_line(text: object, limit: int = FOREIGN_LIMIT) -> str:
+    """Return ``str(text)`` on one line (runs of whitespace, newlines included, become one space), at most
+    ``limit`` characters (cut with ``...``).
+
+    Example::
+
+        raise ModelFormatError(f"{name!r} cannot be loaded: {one_line(exc)}. Copy or convert it again.") from exc
+    """
+    flat = " ".join(str(text).split())
+    return flat if len(flat) <= limit else flat[:max(0, limit - 3)] + "..."
 
 
 class EdgemlError(Exception):

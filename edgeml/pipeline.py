@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from edgeml.errors import ModelFormatError
+from edgeml.errors import ModelFormatError, one_line
 from edgeml.frame import Frame
 from edgeml.postprocess import OutputDecoder
 from edgeml.prediction import Prediction, Timings
@@ -98,7 +98,7 @@ class Pipeline:
             finally:
                 del view
             t2 = time.perf_counter()
-            self.interpreter.invoke()
+            self._invoke()
             t3 = time.perf_counter()
             results = self._decode(top_k, threshold)
             t4 = time.perf_counter()
@@ -121,14 +121,14 @@ class Pipeline:
         """Classify an input tensor from :meth:`prepare`: one copy into the interpreter, invoke, decode in place.
 
         Raises:
-            ModelFormatError: ``tensor`` does not match the model's input shape or dtype.
+            ModelFormatError: ``tensor`` does not match the model's input shape or dtype, or the model fails to run.
         """
         self._check(tensor)
         with self._lock:
             t1 = time.perf_counter()
             self.interpreter.set_tensor(self.input.index, tensor)
             t2 = time.perf_counter()
-            self.interpreter.invoke()
+            self._invoke()
             t3 = time.perf_counter()
             results = self._decode(top_k, threshold)
             t4 = time.perf_counter()
@@ -143,11 +143,24 @@ class Pipeline:
         self._check(tensor)
         with self._lock:
             self.interpreter.set_tensor(self.input.index, tensor)
-            self.interpreter.invoke()
+            self._invoke()
             return self.interpreter.get_tensor(self.output.index).copy()
 
+    def _invoke(self) -> None:
+        """``invoke()``; an interpreter error (a model that loads but cannot run) becomes ModelFormatError."""
+        try:
+            self.interpreter.invoke()
+        except RuntimeError as exc:
+            raise ModelFormatError(f"The model failed while running: {one_line(exc).rstrip('.')}. The file is damaged "
+                                   "or was written by a faulty tool: copy it again, or convert it again.") from exc
+
     def _decode(self, top_k: int, threshold: float) -> list[Any]:
-        output = self._output_view()
+        try:
+            output = self._output_view()
+        except ValueError as exc:  # "Tensor data is null": an output nothing wrote
+            raise ModelFormatError(f"The model's output has no data after running: {one_line(exc).rstrip('.')}. "
+                                   "The file is damaged or was written by a faulty tool: copy it again, or convert "
+                                   "it again.") from exc
         try:
             return self.decoder(output, top_k, threshold)
         finally:

@@ -212,6 +212,9 @@ def _input_statistics(model: bytes, f_file: Graph, ops: list[Operator],
     """
     from ai_edge_litert.interpreter import Interpreter
 
+    from edgeml.model import ModelFile
+
+    ModelFile.from_bytes(model, "float model").verify()  # every interpreter gets verified bytes, ours included
     with warnings.catch_warnings():  # "intended for debugging purposes only": reading layer inputs is the point
         warnings.filterwarnings("ignore", message=".*experimental_preserve_all_tensors")
         interpreter = Interpreter(model_content=model, experimental_preserve_all_tensors=True)

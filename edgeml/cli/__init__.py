@@ -17,6 +17,7 @@ from typing import NoReturn
 
 from edgeml._version import __version__
 from edgeml.errors import EdgemlError, InvalidArgumentError
+from edgeml.errors import one_line as _one_line
 
 __all__ = ["Parser", "build_parser", "main", "one_line"]
 
@@ -74,7 +75,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
 
 
-def one_line(exc: BaseException, limit: int = 600) -> str:
-    """The message of ``exc`` on one line, at most ``limit`` characters (a library's text can span many)."""
-    text = " ".join(str(exc).split())
-    return text if len(text) <= limit else text[:limit - 3] + "..."
+def one_line(exc: BaseException, limit: int = 400) -> str:
+    """The message of ``exc`` on one line, at most ``limit`` characters (see :func:`edgeml.errors.one_line`)."""
+    return _one_line(exc, limit)

@@ -8,6 +8,8 @@ from __future__ import annotations
 import argparse
 import json
 
+from edgeml.cli._args import positive_float
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("inspect", help="show a .tflite's inputs, outputs, ops, metadata and Edge TPU verdict",
@@ -15,6 +17,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                                           "histogram, embedded metadata and whether it is Edge-TPU-ready.")
     p.add_argument("model", metavar="MODEL", help="the .tflite model")
     p.add_argument("--json", action="store_true", help="one JSON object")
+    p.add_argument("--probe", action="store_true",
+                   help="also load and run it once in a child process (a crash there cannot take this one down)")
+    p.add_argument("--timeout", type=positive_float, default=30.0, metavar="S",
+                   help="seconds the --probe run may take (default: 30)")
     p.set_defaults(func=run)
 
 
@@ -22,7 +28,12 @@ def run(args: argparse.Namespace) -> int:
     from edgeml.describe import describe
     from edgeml.model import ModelFile
 
-    info = describe(ModelFile.open(args.model))
+    file = ModelFile.open(args.model)
+    info = describe(file)
+    if args.probe:
+        from edgeml.verification import verify_model
+
+        info["probe"] = verify_model(file, probe=True, timeout=args.timeout).probe.to_dict()  # type: ignore[union-attr]
     if args.json:
         print(json.dumps(info, default=str))
         return 0
@@ -39,8 +50,14 @@ def run(args: argparse.Namespace) -> int:
         f" ({', '.join(meta['first_labels'])}{', ...' if meta['labels'] > 5 else ''})" if meta["labels"] else ""))
     if "error" in meta:
         print(f"  metadata: {meta['error']}")
+    for problem in meta.get("problems", ()):
+        print(f"  metadata damaged: {problem}")
     if "preprocessing" in meta:
         print(f"  preprocessing: {json.dumps(meta['preprocessing'], sort_keys=True)}")
     print(f"  Edge TPU: {'ready' if info['edgetpu']['ready'] else 'NOT ready'}: {info['edgetpu']['summary']}"
           + ("" if info["edgetpu"]["ready"] else f"  (details: edgeml edgetpu check {args.model})"))
+    check = info["verification"]
+    print("  verified: " + ("runs on this interpreter" if check["runs_here"] else check["problem"]))
+    if "probe" in info:
+        print(f"  probe: {info['probe']['outcome']}: {info['probe']['message']} ({info['probe']['seconds']:.1f} s)")
     return 0

@@ -21,6 +21,7 @@ from edgeml.errors import (
     InterpreterUnavailableError,
     InvalidArgumentError,
     ModelFormatError,
+    one_line,
 )
 from edgeml.interpreter.backends import Backend, load_backend
 from edgeml.interpreter.devices import check_fallback, parse_device
@@ -64,6 +65,7 @@ def open_interpreter(
     if num_threads is not None and num_threads < 1:
         raise InvalidArgumentError(f"num_threads must be >= 1. Received: {num_threads}")
     file = as_model_file(model)
+    file.verify()  # nothing reaches native code before the verifier passed it (edgeml.model.verify)
     chosen = load_backend(backend)
     # The interpreter keeps a reference to the bytes (the buffer must outlive it); nothing is copied.
     kwargs: dict[str, Any] = {"model_content": file.data}
@@ -81,12 +83,12 @@ def _create(chosen: Backend, name: str, kwargs: dict[str, Any]) -> Any:
         interpreter = chosen.interpreter_class(**kwargs)
     except ValueError as exc:
         raise ModelFormatError(
-            f"{name!r} could not be loaded by {chosen.name}: {exc}. The file is corrupt or truncated; "
+            f"{name!r} could not be loaded by {chosen.name}: {one_line(exc)}. The file is corrupt or truncated; "
             "copy or convert it again."
         ) from exc
     except SystemError as exc:  # numpy ABI mismatch inside a compiled interpreter
         raise InterpreterUnavailableError(
-            f"{chosen.name} crashed while creating the interpreter ({exc}); this is the numpy 1/2 ABI break. "
+            f"{chosen.name} failed while creating the interpreter ({one_line(exc)}); this is the numpy 1/2 ABI break. "
             'Fix: pip install ai-edge-litert, or pip install "numpy<2"'
         ) from exc
     try:
@@ -98,7 +100,8 @@ def _create(chosen: Backend, name: str, kwargs: dict[str, Any]) -> Any:
                 f"{name!r} was compiled for the Edge TPU and needs the Edge TPU delegate; "
                 "pass device='usb' or 'pci' (libedgetpu1-std), or use the model from before edgetpu_compiler."
             ) from exc
-        raise ModelFormatError(f"{name!r} cannot be run by {chosen.name}: {message}") from exc
+        raise ModelFormatError(f"{name!r} cannot be run by {chosen.name}: {one_line(message)}. The file is damaged "
+                               "or was written by a faulty tool: copy it again, or convert it again.") from exc
     return interpreter
 
 

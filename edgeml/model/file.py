@@ -22,6 +22,7 @@ from pathlib import Path
 from edgeml.errors import ModelFormatError, ModelNotFoundError
 from edgeml.model.graph import Graph, parse_graph
 from edgeml.model.metadata import ModelMetadata, parse_metadata
+from edgeml.model.verify import Facts, Layout, check_layout, check_structure
 
 __all__ = ["EDGETPU_CUSTOM_OP", "ModelFile", "check_model_file", "read_graph"]
 
@@ -109,22 +110,64 @@ class ModelFile:
         return len(self.data)
 
     @cached_property
-    def graph(self) -> Graph:
-        """The parsed flatbuffer: subgraphs, tensors, ops (:func:`edgeml.model.graph.parse_graph`).
+    def layout(self) -> Layout:
+        """The flatbuffer checked against TFLite's whole schema (:mod:`edgeml.model.verify.structure`).
 
         Raises:
-            ModelFormatError: Truncated or corrupt.
+            ModelFormatError: A structural fault (the message says where).
         """
+        return check_structure(self.data, self.name)
+
+    def verify(self, runtime: bool = True) -> Facts:
+        """Check the file's structure and meaning once (:mod:`edgeml.model.verify`); what it established.
+
+        Every interpreter opener calls this first, so a file that fails never reaches native code.
+
+        Args:
+            runtime: Also require this interpreter's kernels for every op at its version (``False`` for tools
+                that only read the file, such as ``edgeml inspect`` and ``edgeml edgetpu check``).
+
+        Raises:
+            ModelFormatError: The first fault, where it is, and the fix.
+        """
+        cache: dict[bool, Facts] = self.__dict__.setdefault("_facts", {})
+        facts = cache.get(runtime)
+        if facts is None:
+            facts = cache[runtime] = check_layout(self.layout, self.name, runtime=runtime)
+        return facts
+
+    @cached_property
+    def graph(self) -> Graph:
+        """The parsed flatbuffer: subgraphs, tensors, ops (:func:`edgeml.model.graph.parse_graph`); verified first.
+
+        Raises:
+            ModelFormatError: The file fails the structural or semantic checks.
+        """
+        self.verify(runtime=False)
         return parse_graph(self.data, self.name)
 
     @cached_property
     def metadata(self) -> ModelMetadata:
         """Labels, preprocessing and the rest the model carries (:func:`edgeml.model.metadata.parse_metadata`).
 
+        A damaged metadata zip on an intact model gives what could be read, and says what was lost in
+        :attr:`ModelMetadata.problems` (logged as a warning once).
+
         Raises:
-            ModelFormatError: Metadata is present but unreadable.
+            ModelFormatError: Metadata is readable but invalid (a bad ``edgeml.json`` value, labels beyond limits).
         """
-        return parse_metadata(self.data, self.name)
+        try:
+            end: int | None = self.layout.end
+        except ModelFormatError:
+            end = None  # a damaged flatbuffer: the verifier reports it where the model is opened
+        return parse_metadata(self.data, self.name, flatbuffer_end=end, classes=self._classes())
+
+    def _classes(self) -> int | None:
+        """The main output's element count when the file verifies (bounds the labels), else None."""
+        try:
+            return self.verify(runtime=False).classes
+        except ModelFormatError:
+            return None
 
     @cached_property
     def compiled_for_edgetpu(self) -> bool:

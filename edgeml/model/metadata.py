@@ -17,15 +17,17 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import os
+import re
 import struct
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from edgeml.errors import ModelFormatError
-from edgeml.labels import parse_labels
+from edgeml.errors import InvalidArgumentError, ModelFormatError, one_line
+from edgeml.labels import label_bytes_limit, parse_labels
 from edgeml.model._flatbuf import Table, root
 from edgeml.preprocess.settings import Preprocessing
 
@@ -41,6 +43,10 @@ FORMAT_VERSION = 1
 _TENSOR_AXIS_LABELS = 2  # AssociatedFileType
 _NORMALIZATION_OPTIONS = 1  # ProcessUnitOptions union tag
 _COLOR_SPACES = {1: "rgb", 2: "grayscale"}
+_ACTIVATIONS = ("softmax", "logits", "auto")
+_JSON_CAP = 1 << 20  # inflated bytes read at most from edgeml.json (a few KB in practice); labels: label_bytes_limit
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -76,6 +82,7 @@ class ModelMetadata:
         color_order: Channel order the model input expects, ``"rgb"`` or ``"bgr"`` (grayscale models: None).
         tflite: The standard TFLite metadata, when present.
         info: Everything in ``edgeml.json``.
+        problems: What damaged metadata lost, one sentence each (empty when the metadata was read whole).
     """
 
     labels: tuple[str, ...] | None = None
@@ -84,6 +91,7 @@ class ModelMetadata:
     color_order: str | None = None
     tflite: TfliteMetadata | None = None
     info: dict[str, Any] = field(default_factory=dict)
+    problems: tuple[str, ...] = ()
 
 
 def read_metadata(path: str | os.PathLike[str]) -> ModelMetadata:
@@ -92,7 +100,7 @@ def read_metadata(path: str | os.PathLike[str]) -> ModelMetadata:
     :attr:`edgeml.model.ModelFile.metadata` gives the same from bytes already read.
 
     Raises:
-        ModelFormatError: Metadata is present but unreadable (bad ``edgeml.json``, labels or flatbuffer).
+        ModelFormatError: Metadata is readable but invalid (see :func:`parse_metadata`).
     """
     try:
         data = Path(path).read_bytes()
@@ -101,34 +109,168 @@ def read_metadata(path: str | os.PathLike[str]) -> ModelMetadata:
     return parse_metadata(data, path)
 
 
-def parse_metadata(data: bytes, name: str | os.PathLike[str] = "model") -> ModelMetadata:
-    """Return the labels and settings embedded in the .tflite bytes ``data`` (see :func:`read_metadata`)."""
-    std_meta = read_tflite_metadata(data, name)
+def parse_metadata(data: bytes, name: str | os.PathLike[str] = "model", *, flatbuffer_end: int | None = None,
+                   classes: int | None = None) -> ModelMetadata:
+    """Return the labels and settings embedded in the .tflite bytes ``data``.
+
+    Damage is told apart from invalid contents. A metadata zip that cannot be read (truncated, a member failing its
+    CRC, an unknown compression, encrypted) on an intact model loses what it held: the result has what could be
+    read and :attr:`ModelMetadata.problems` says what was lost (a warning is logged; ``Classifier(strict=True)``
+    refuses such a model). Contents that were read but are wrong (``edgeml.json`` not an object or with an invalid
+    value, labels beyond the class count, a member inflating past its cap) raise.
+
+    Args:
+        data: The whole file.
+        name: For messages.
+        flatbuffer_end: Where the flatbuffer's objects end (from the verifier); the bytes after it are the
+            appended zip. None: found from the zip's own directory.
+        classes: The model's class count, to bound the labels (:func:`edgeml.labels.parse_labels`).
+
+    Raises:
+        ModelFormatError: Invalid ``edgeml.json``, or a member larger than its cap.
+        LabelsError: The labels are beyond the model's classes.
+    """
+    label = one_line(str(name), 120)
+    problems: list[str] = []
+    try:
+        std_meta = read_tflite_metadata(data, name)
+    except ModelFormatError as exc:
+        std_meta = None
+        problems.append(f"its {TFLITE_METADATA} entry is unreadable ({one_line(exc, 120)}): normalization (mean, "
+                        "std) and the labels file name were lost")
+    members = _read_archive(data, flatbuffer_end, std_meta, problems, classes, label)
+    info = _parse_info(members.get(METADATA_FILE), label)
+    labels_name = std_meta.labels_file if std_meta and std_meta.labels_file else LABELS_FILE
+    raw_labels = members.get(labels_name)
+    labels = None
+    if raw_labels is not None:
+        try:
+            text = raw_labels.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            problems.append(f"{labels_name} is not UTF-8 ({exc.reason} at byte {exc.start}): the labels were lost")
+        else:
+            labels = parse_labels(text, classes)
+    prep = _preprocessing(info, label)
+    if prep is None and std_meta is not None and std_meta.mean and std_meta.std:
+        try:
+            prep = Preprocessing(mean=std_meta.mean, std=std_meta.std)
+        except InvalidArgumentError as exc:
+            problems.append(f"its {TFLITE_METADATA} normalization is invalid ({one_line(exc, 120)}): it was ignored")
+    activation = info.get("output_activation")
+    if activation is not None and activation not in _ACTIVATIONS:
+        raise ModelFormatError(f"{label!r} edgeml.json output_activation is {one_line(repr(activation), 40)}; "
+                               "expected 'softmax', 'logits' or 'auto'. Re-run `edgeml convert`, or pass "
+                               "output_activation= to override.")
+    color = info.get("color_order") or (std_meta.color_space if std_meta and std_meta.color_space == "rgb" else None)
+    if color not in (None, "rgb", "bgr"):
+        raise ModelFormatError(f"{label!r} edgeml.json color_order is {one_line(repr(color), 40)}; expected 'rgb' or "
+                               "'bgr'. Re-run `edgeml convert`.")
+    if problems:
+        log.warning("%s: damaged metadata: %s. Re-run `edgeml convert` to rewrite it.", label, "; ".join(problems))
+    return ModelMetadata(labels=labels, preprocessing=prep, output_activation=activation, color_order=color,
+                         tflite=std_meta, info=info, problems=tuple(problems))
+
+
+def _read_archive(data: bytes, end: int | None, std_meta: TfliteMetadata | None, problems: list[str],
+                  classes: int | None, label: str) -> dict[str, bytes]:
+    """The members edgeml reads from the appended zip, each read with a size cap; damage noted in ``problems``."""
+    tail = data[end:] if end is not None else b""
+    if end is not None and not tail.strip(b"\x00"):
+        return {}
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
-    except zipfile.BadZipFile:
-        archive = None
-    info: dict[str, Any] = {}
-    labels = None
-    if archive is not None:
-        with archive:
-            names = set(archive.namelist())
-            labels_name = std_meta.labels_file if std_meta and std_meta.labels_file in names else LABELS_FILE
+    except Exception as exc:  # BadZipFile, OSError, EOFError, NotImplementedError (a zip version), ...
+        if end is None and b"PK\x03\x04" not in data[-(1 << 20):]:
+            return {}  # no flatbuffer end known and nothing zip-like: a model without metadata
+        seen = sorted(set(_member_names(tail if end is not None else data)))
+        problems.append(f"the {len(tail) if end is not None else 0:,} bytes appended after the flatbuffer are not "
+                        f"a readable zip ({one_line(exc, 80)}): the labels and the preprocessing (resize, crop, "
+                        f"mean/std) it holds are lost (members seen: {', '.join(seen) or 'none'})")
+        return {}
+    members: dict[str, bytes] = {}
+    with archive:
+        try:
+            infos = {i.filename: i for i in archive.infolist()}
+        except Exception as exc:  # zipfile raises many types on a damaged directory
+            problems.append(f"its metadata zip's directory is unreadable ({one_line(exc, 80)}): labels and "
+                            "preprocessing lost")
+            return {}
+        wanted = [METADATA_FILE, LABELS_FILE] + ([std_meta.labels_file] if std_meta and std_meta.labels_file else [])
+        for member in dict.fromkeys(wanted):
+            info = infos.get(member)
+            if info is None:
+                continue
+            cap = _JSON_CAP if member == METADATA_FILE else label_bytes_limit(classes)
             try:
-                info = json.loads(archive.read(METADATA_FILE)) if METADATA_FILE in names else {}
-                if labels_name in names:
-                    labels = parse_labels(archive.read(labels_name).decode("utf-8"))
-            except (ValueError, zipfile.BadZipFile, UnicodeDecodeError) as exc:
-                raise ModelFormatError(
-                    f"{str(name)!r} carries unreadable metadata ({exc}). Re-run `edgeml convert` to rewrite it."
-                ) from exc
-    prep_dict = info.get("preprocessing")
-    prep = Preprocessing.from_dict(prep_dict) if prep_dict else None
-    if prep is None and std_meta is not None and std_meta.mean and std_meta.std:
-        prep = Preprocessing(mean=std_meta.mean, std=std_meta.std)
-    color = info.get("color_order") or (std_meta.color_space if std_meta and std_meta.color_space == "rgb" else None)
-    return ModelMetadata(labels=labels, preprocessing=prep, output_activation=info.get("output_activation"),
-                         color_order=color, tflite=std_meta, info=info)
+                with archive.open(info) as f:
+                    raw = f.read(cap + 1)
+            except Exception as exc:  # BadZipFile (CRC), zlib.error, NotImplementedError, RuntimeError
+                problems.append(f"{member} in its metadata zip is unreadable ({type(exc).__name__}: "
+                                f"{one_line(exc, 80)}): {_what(member)} lost")
+                continue
+            if len(raw) > cap:
+                raise ModelFormatError(f"{label!r}: {member} in its metadata zip inflates past {cap:,} bytes (a "
+                                       "decompression bomb, or not edgeml's metadata); it was not read. Re-run "
+                                       "`edgeml convert` to rewrite the metadata.")
+            members[member] = raw
+    return members
+
+
+def _member_names(blob: bytes) -> list[str]:
+    """Member names in a damaged zip's local file headers (to say what was lost)."""
+    names = []
+    for m in re.finditer(rb"PK\x03\x04", blob):
+        head = blob[m.start():m.start() + 30]
+        if len(head) < 30:
+            break
+        n = struct.unpack_from("<H", head, 26)[0]
+        raw = blob[m.start() + 30:m.start() + 30 + min(n, 64)]
+        names.append(raw.decode("utf-8", "replace"))
+    return names[:8]
+
+
+def _what(member: str) -> str:
+    return "the preprocessing (resize, crop, mean/std)" if member == METADATA_FILE else "the labels"
+
+
+def _parse_info(raw: bytes | None, label: str) -> dict[str, Any]:
+    if raw is None:
+        return {}
+    try:
+        info = json.loads(raw.decode("utf-8"))
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        raise ModelFormatError(f"{label!r} carries an edgeml.json that is not JSON ({one_line(exc, 100)}). Re-run "
+                               "`edgeml convert` to rewrite it.") from exc
+    if not isinstance(info, dict):
+        raise ModelFormatError(f"{label!r} carries an edgeml.json holding a JSON {type(info).__name__}, not an "
+                               "object. Re-run `edgeml convert` to rewrite it.")
+    return info
+
+
+def _preprocessing(info: dict[str, Any], label: str) -> Preprocessing | None:
+    """``edgeml.json``'s preprocessing; a bad value is a ModelFormatError naming the field."""
+    prep = info.get("preprocessing")
+    if not prep:
+        return None
+    if not isinstance(prep, dict):
+        raise ModelFormatError(f"{label!r} edgeml.json preprocessing is a JSON {type(prep).__name__}, not an "
+                               "object. Re-run `edgeml convert`.")
+    try:
+        return Preprocessing.from_dict(prep)
+    except (InvalidArgumentError, TypeError, ValueError, OverflowError) as exc:
+        field = next((k for k in prep if not _valid_field(k, prep[k])), None)
+        value = one_line(repr(prep.get(field)), 60) if field else ""
+        raise ModelFormatError(f"{label!r} edgeml.json preprocessing.{field or '?'} = {value} is invalid "
+                               f"({one_line(exc, 120)}). Re-run `edgeml convert`, or pass preprocessing= to "
+                               "override.") from exc
+
+
+def _valid_field(key: str, value: Any) -> bool:
+    try:
+        Preprocessing.from_dict({key: value})
+    except (InvalidArgumentError, TypeError, ValueError, OverflowError):
+        return False
+    return True
 
 
 def read_tflite_metadata(model: bytes, name: str | os.PathLike[str] = "model") -> TfliteMetadata | None:
@@ -147,7 +289,7 @@ def read_tflite_metadata(model: bytes, name: str | os.PathLike[str] = "model") -
         return None
     try:
         return _parse_model_metadata(root(meta))
-    except (ModelFormatError, UnicodeDecodeError) as exc:
+    except (ModelFormatError, UnicodeDecodeError, InvalidArgumentError) as exc:
         raise ModelFormatError(f"{str(name)!r} has a corrupt {TFLITE_METADATA} entry ({exc}). "
                                "Re-run `edgeml convert` to rewrite the model's metadata.") from exc
 

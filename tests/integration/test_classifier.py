@@ -111,7 +111,7 @@ def test_truncated_real_model_gives_one_line(fashion_int8, tmp_path):
     cut = tmp_path / "cut.tflite"
     cut.write_bytes(fashion_int8.read_bytes()[:5000])
     proc = run_cli("classify", "-m", str(cut), "x.png")
-    assert proc.returncode == 1 and "corrupt or truncated" in proc.stderr
+    assert proc.returncode == 1 and "truncated or damaged" in proc.stderr
     assert proc.stderr.count("\n") == 1
 
 

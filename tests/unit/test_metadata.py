@@ -44,5 +44,5 @@ def test_model_without_archive_has_empty_metadata(tmp_path):
 def test_unreadable_json_is_reported(tmp_path):
     path = tmp_path / "m.tflite"
     path.write_bytes(embed(FAKE_MODEL, {"edgeml.json": b"{not json"}))
-    with pytest.raises(ModelFormatError, match="unreadable metadata"):
+    with pytest.raises(ModelFormatError, match="edgeml.json that is not JSON"):
         read_metadata(path)

@@ -22,6 +22,7 @@ from edgeml.errors import (
     ModelNotFoundError,
     ServiceConfigError,
     SourceError,
+    StreamStalledError,
 )
 from edgeml.frame import Frame
 from edgeml.image import load_image
@@ -56,6 +57,7 @@ __all__ = [
     "RunSettings",
     "ServiceConfigError",
     "SourceError",
+    "StreamStalledError",
     "TensorSpec",
     "__version__",
     "load_image",

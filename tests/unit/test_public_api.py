@@ -12,7 +12,7 @@ EXPECTED = [
     "EdgeTpuError", "EdgemlError", "Frame", "ImageError", "InterpreterUnavailableError", "InvalidArgumentError",
     "InvalidSourceError", "LabelsError", "MissingDependencyError", "ModelCompatibilityError", "ModelFile",
     "ModelFormatError", "ModelNotFoundError", "Preprocessing", "RunSettings", "ServiceConfigError", "SourceError",
-    "TensorSpec", "__version__", "load_image", "read_labels", "resolve_settings", "stream",
+    "StreamStalledError", "TensorSpec", "__version__", "load_image", "read_labels", "resolve_settings", "stream",
 ]
 
 

@@ -164,7 +164,7 @@ def _fit(im: Image.Image, label: str) -> None:
     w, h = im.size
     if limit is None or w * h <= limit:
         return
-    if im.format in ("JPEG", "MPO") and im.tile:
+    if im.format in ("JPEG", "MPO") and isinstance(im, ImageFile.ImageFile) and im.tile:  # tile: not decoded yet
         k = next((k for k in (2, 4, 8) if math.ceil(w / k) * math.ceil(h / k) <= limit), 0)
         if k and im.draft(None, (w // k, h // k)) is not None and im.size[0] * im.size[1] <= limit:
             _say_once("draft", "%s is %dx%d, above the %s cap: decoded at 1/%d scale by the JPEG decoder",

@@ -46,8 +46,8 @@ class Case:
 def turned(pixels: np.ndarray, orientation: int) -> np.ndarray:
     """How a viewer shows stored ``pixels`` under EXIF ``orientation`` (numpy, independent of Pillow)."""
     return {1: lambda a: a, 2: lambda a: a[:, ::-1], 3: lambda a: a[::-1, ::-1], 4: lambda a: a[::-1],
-            5: lambda a: a.transpose(1, 0, 2), 6: lambda a: np.rot90(a, -1), 7: lambda a: a[::-1, ::-1].transpose(1, 0, 2),
-            8: lambda a: np.rot90(a, 1)}[orientation](pixels)
+            5: lambda a: a.transpose(1, 0, 2), 6: lambda a: np.rot90(a, -1),
+            7: lambda a: a[::-1, ::-1].transpose(1, 0, 2), 8: lambda a: np.rot90(a, 1)}[orientation](pixels)
 
 
 def _save(name: str, image: Callable[[dict[str, np.ndarray]], Image.Image], **options: Any) -> Maker:

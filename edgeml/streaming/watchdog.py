@@ -90,7 +90,8 @@ class StageClock:
         return StreamStalledError(message, stage=stage, seconds=seconds)
 
 
-def watch(clock: StageClock, source: str, stop: threading.Event, on_stall: Callable[[StreamStalledError], None]) -> None:
+def watch(clock: StageClock, source: str, stop: threading.Event,
+          on_stall: Callable[[StreamStalledError], None]) -> None:
     """Run on the watchdog thread: poll ``clock`` until ``stop`` is set, and report the first stall."""
     interval = clock.poll_interval()
     while not stop.wait(interval):

@@ -18,6 +18,7 @@ import logging
 import math
 import os
 import re
+import stat
 import threading
 import warnings
 from pathlib import Path
@@ -125,15 +126,19 @@ def load_image(path: str | os.PathLike[str], mode: Mode | None = "RGB") -> np.nd
 
 
 def _check_file(p: Path, name: str) -> None:
+    """Refuse what Pillow should never open: a directory, a pipe or device (reading one can block forever), an
+    empty or unreadable file."""
     try:
-        size = p.stat().st_size
+        st = p.stat()
     except FileNotFoundError as exc:
         raise ImageError(f"Image file not found: {name!r}.") from exc
     except OSError as exc:
         raise ImageError(f"Cannot read {name!r}: {_brief(exc)}.") from exc
-    if p.is_dir():
+    if stat.S_ISDIR(st.st_mode):
         raise ImageError(f"{name!r} is a directory, not an image file.")
-    if size == 0:
+    if not stat.S_ISREG(st.st_mode):
+        raise ImageError(f"{name!r} is not a regular file (a pipe, socket or device), not an image file.")
+    if st.st_size == 0:
         raise ImageError(f"{name!r} is empty (0 bytes), not an image.")
     if not os.access(p, os.R_OK):
         raise ImageError(f"Cannot read {name!r}: permission denied.")

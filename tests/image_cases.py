@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import io
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -119,6 +120,13 @@ def _bytes(name: str, data: bytes) -> Maker:
     return make
 
 
+def _fifo(tmp: Path, photos: dict[str, np.ndarray]) -> str:
+    path = tmp / "camera.jpg"
+    if not path.exists():
+        os.mkfifo(path)
+    return str(path)
+
+
 def _transparent_palette(photos: dict[str, np.ndarray]) -> Image.Image:
     im = _cat(photos).quantize(64)
     im.info["transparency"] = 0
@@ -211,9 +219,13 @@ CASES: list[Case] = [
     Case("eps", "Not an image (text, EPS, PDF, ...)",
          _bytes("a.eps", b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 10 10\nshowpage\n"),
          ERR + r"is not an image edgeml reads"),  # never handed to Ghostscript
-    Case("directory", "A directory or a missing path", lambda tmp, photos: str(tmp),
+    Case("directory", "A directory, a pipe or device, a missing path", lambda tmp, photos: str(tmp),
          ERR + r"is a directory, not an image file"),
-    Case("missing", "A directory or a missing path", lambda tmp, photos: str(tmp / "nope.jpg"),
+    Case("fifo", "A directory, a pipe or device, a missing path", _fifo,
+         ERR + r"is not a regular file \(a pipe, socket or device\)"),  # opening it used to block forever
+    Case("device", "A directory, a pipe or device, a missing path", lambda tmp, photos: "/dev/zero",
+         ERR + r"'/dev/zero' is not a regular file"),
+    Case("missing", "A directory, a pipe or device, a missing path", lambda tmp, photos: str(tmp / "nope.jpg"),
          ERR + r"Image file not found"),
     # -- PIL images -------------------------------------------------------------------------------------------
     *[Case(f"pil-{mode}", "PIL.Image of any mode (1, L, LA, La, P, PA, RGB, RGBA, RGBa, RGBX, CMYK, YCbCr, LAB, "

@@ -87,7 +87,8 @@ class Stream:
         startup_retries: At most this many retries (and never more than ``retries``) while the source has not
             delivered its first frame: a camera that is absent fails instead of being retried forever.
         source_timeout: Seconds one source ``open()``/``read()``/``close()`` may take before the watchdog stops
-            the stream with :class:`~edgeml.errors.StreamStalledError` (None: not watched). Default 20.
+            the stream with :class:`~edgeml.errors.StreamStalledError` (None: not watched). Default 20; keep it
+            above the frame interval of a paced source (a ``realtime`` video at 0.1 fps waits 10 s in ``read()``).
         invoke_timeout: Seconds one classification (copy in, ``invoke()``, decode) may take (None: not watched).
             Default 10.
         keep_frames: Keep each frame in its result (for a preview); off by default so frames die young.

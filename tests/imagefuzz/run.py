@@ -237,11 +237,15 @@ def fuzz(mutants: int, model: str, *, seed: int = 0, entries: tuple[str, ...] = 
 
 
 def _cause(message: str) -> str:
-    """``'x.png' could not be decoded (SyntaxError: broken PNG file); ...`` → ``could not be decoded: SyntaxError``."""
+    """A short name for what an EdgemlError said: ``could not be decoded: SyntaxError``, ``above edgeml's cap``."""
     decoded = re.search(r"could not be decoded \((\w+)", message)
     if decoded:
         return f"could not be decoded: {decoded.group(1)}"
-    return re.sub(r"^'[^']*' ", "", message).split(";")[0].split(".")[0][:60]
+    for words in ("above edgeml's cap", "above Pillow's decompression-bomb limit", "is not an image edgeml reads",
+                  "is empty", "has no pixels"):
+        if words in message:
+            return words
+    return message[:60]
 
 
 def _crash(what: str) -> dict[str, Any]:

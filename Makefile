@@ -14,7 +14,7 @@ APT_MARKERS  := /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz \
 STREAM_MODEL ?= $(BUILD)/models/efficientnet_lite0/efficientnet_lite0_int8.tflite
 
 .PHONY: demo transfer test test-runtime test-mediapipe test-arm64 lint typecheck check clean system-deps venv bench \
-        bench-stream fuzz bench-verify
+        bench-stream fuzz bench-verify soak fuzz-images
 
 demo: venv system-deps
 	$(PY) examples/demo.py --build $(BUILD)/demo
@@ -92,6 +92,19 @@ fuzz: venv
 # The model verifier's cost against Classifier(...) construction (EfficientNet-Lite0, MobileNetV2, Fashion CNN).
 bench-verify: venv
 	$(PY) benchmarks/verify.py
+
+# 100,000 frames through `edgeml classify --source synthetic` and vtest.avi looped, RSS sampled (figures, not a
+# test). The small tiny_int8 model keeps the interpreter out of the way: the soak is of the loop, not the model.
+SOAK_MODEL ?= tests/data/tiny_int8.tflite
+SOAK_ARGS  ?= --frames 100000
+soak: venv system-deps
+	$(PY) benchmarks/soak.py --model $(SOAK_MODEL) $(SOAK_ARGS) --build $(BUILD)/bench
+
+# Image mutation fuzzing in child processes (CI runs a few hundred in tests/integration/test_image_fuzz.py):
+# every outcome counted per mutation kind, format and entry point; exit 1 on any signal, hang or non-EdgemlError.
+FUZZ_IMAGES_ARGS ?= --mutants 10000
+fuzz-images: venv
+	$(PY) -m tests.imagefuzz $(FUZZ_IMAGES_ARGS) --save $(BUILD)/fuzz-images/failed --json $(BUILD)/fuzz-images/report.json
 
 lint: venv
 	$(PY) -m ruff check edgeml converters tests benchmarks examples

@@ -22,6 +22,7 @@ from edgeml.errors import (
     ModelNotFoundError,
     ServiceConfigError,
     SourceError,
+    StreamStalledError,
 )
 from edgeml.frame import Frame
 from edgeml.image import load_image
@@ -70,6 +71,7 @@ __all__ = [
     "RunSettings",
     "ServiceConfigError",
     "SourceError",
+    "StreamStalledError",
     "TensorSpec",
     "Verification",
     "__version__",

@@ -14,6 +14,7 @@ Every error derives from :class:`EdgemlError` and also from the built-in excepti
     ├── MissingDependencyError    (+ ImportError)         an optional package is needed for this call
     ├── SourceError               (+ OSError)             a camera/video/folder could not be opened or read
     ├── InvalidSourceError        (+ ValueError)          a source string with an unknown scheme or bad option
+    ├── StreamStalledError        (+ TimeoutError)        a stream's source read or invoke() stopped returning
     ├── ConversionError           (+ RuntimeError)        the host-side converter could not produce a model
     ├── EdgeTpuError              (+ RuntimeError)        the Edge TPU cannot be used: library, device, permission,
     │                                                     runtime version; ``.reason`` says which
@@ -46,6 +47,7 @@ __all__ = [
     "ModelNotFoundError",
     "ServiceConfigError",
     "SourceError",
+    "StreamStalledError",
     "one_line",
 ]
 
@@ -136,3 +138,18 @@ class SourceError(EdgemlError, OSError):
 
 class InvalidSourceError(EdgemlError, ValueError):
     """A source string names an unknown scheme or carries an invalid option."""
+
+
+class StreamStalledError(EdgemlError, TimeoutError):
+    """A stream's watchdog found a call that did not return in time: a source read (a hung camera) or an
+    ``invoke()``. The stuck thread cannot be interrupted; restart the process.
+
+    Attributes:
+        stage: ``"source"`` or ``"invoke"``.
+        seconds: How long the call had been running when the watchdog stopped the stream.
+    """
+
+    def __init__(self, message: str, stage: str = "source", seconds: float = 0.0) -> None:
+        super().__init__(message)
+        self.stage = stage
+        self.seconds = seconds

@@ -16,8 +16,8 @@ from edgeml.errors import EdgemlError
 from edgeml.frame import parse_size
 from edgeml.interpreter.devices import DEVICES, parse_device
 
-__all__ = ["add_run_options", "board", "board_for", "device", "frame_size", "non_negative_int", "positive_float",
-           "positive_int", "probability", "run_options", "show_settings", "tensor_size"]
+__all__ = ["add_run_options", "board", "board_for", "device", "frame_size", "non_negative_float", "non_negative_int",
+           "positive_float", "positive_int", "probability", "run_options", "show_settings", "tensor_size"]
 
 log = logging.getLogger("edgeml.cli")
 
@@ -54,6 +54,14 @@ def positive_float(text: str) -> float:
     value = float(_number(float, text))
     if value <= 0:
         raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+    return value
+
+
+def non_negative_float(text: str) -> float:
+    """A finite number >= 0 (``--source-timeout``, where 0 turns the check off)."""
+    value = float(_number(float, text))
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
     return value
 
 

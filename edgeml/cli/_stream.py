@@ -1,8 +1,11 @@
 """The ``--source`` side of ``edgeml classify``: run a :class:`~edgeml.streaming.Stream`, print results, stop cleanly.
 
-Results go to stdout (``--json``: one object per frame), the closing statistics to stderr. SIGINT and SIGTERM
-stop the stream (handlers installed here, on the main thread, and restored afterwards). Frames stay in memory:
-nothing is written to disk or sent anywhere; ``--preview`` only draws them in a local window.
+Results go to stdout (``--json``: one object per frame), the closing statistics to stderr. SIGINT, SIGTERM and
+SIGHUP stop the stream (handlers installed here, on the main thread, and restored afterwards), and the stats are
+printed however it ended. When the stream's watchdog finds a stuck camera read or ``invoke()``
+(``--source-timeout``, ``--invoke-timeout``), the error and the stats are printed and the process exits 1 at once,
+without waiting for the stuck thread, so that systemd restarts the kiosk. Frames stay in memory: nothing is
+written to disk or sent anywhere; ``--preview`` only draws them in a local window.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from edgeml.errors import StreamStalledError
 from edgeml.frame import BGR, BGRX, GRAY, I420, NV12, RGB, RGBX, Frame
 from edgeml.service.notify import Watchdog
 from edgeml.settings import RunSettings
@@ -40,7 +44,8 @@ def run_stream(args: argparse.Namespace, clf: Any, settings: RunSettings) -> int
         options["preview"] = args.preview
         options["lores_format"] = settings.camera_format
     stream = Stream(source, clf, top_k=args.top_k, threshold=args.threshold, max_frames=args.max_frames,
-                    fps=args.fps, keep_frames=args.preview, **options)
+                    fps=args.fps, keep_frames=args.preview, source_timeout=args.source_timeout or None,
+                    invoke_timeout=args.invoke_timeout or None, **options)
     window = _open_preview() if args.preview else None
     # Under the kiosk unit (`edgeml service install`, Type=notify, WatchdogSec): READY once the model is loaded,
     # then a ping per result, so a stalled camera or pipeline is restarted by systemd. A no-op anywhere else.
@@ -53,11 +58,28 @@ def run_stream(args: argparse.Namespace, clf: Any, settings: RunSettings) -> int
                 watchdog.ping()
                 if window is not None and not _show(window, stream, result):
                     stream.stop()
+        except StreamStalledError as exc:
+            _exit_stalled(exc, stream)
         finally:  # the stats line is printed however the stream ended, a failure included
             if received:
                 print(f"edgeml classify: stopped by {received[0]}", file=sys.stderr)
             print(f"edgeml classify: {stream.stats.summary()}", file=sys.stderr)
     return 1 if stream.stats.errors else 0
+
+
+def _exit_stalled(exc: StreamStalledError, stream: Stream) -> None:
+    """Print the error and the stats, then leave at once with status 1.
+
+    A thread stuck in a driver or in the interpreter's native code cannot be stopped, and finalising Python under
+    it could free the interpreter it is running in; ``os._exit`` ends the process without that risk.
+    """
+    from edgeml.cli import one_line
+
+    print(f"edgeml classify: {stream.stats.summary()}", file=sys.stderr)
+    print(f"edgeml classify: error: {one_line(exc)}", file=sys.stderr)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(1)
 
 
 def _print(result: StreamResult, as_json: bool) -> None:
@@ -72,7 +94,10 @@ def _print(result: StreamResult, as_json: bool) -> None:
 
 @contextmanager
 def _stop_on_signals(stream: Stream) -> Any:
-    """Route SIGINT/SIGTERM to ``stream.stop()`` while the block runs; yields the names of signals received."""
+    """Route SIGINT/SIGTERM/SIGHUP to ``stream.stop()`` while the block runs; yields the names of signals received.
+
+    SIGHUP is what a closed terminal or ``ssh`` session sends: the stream ends with its stats, like Ctrl-C.
+    """
     received: list[str] = []
     if threading.current_thread() is not threading.main_thread():
         yield received
@@ -82,7 +107,8 @@ def _stop_on_signals(stream: Stream) -> Any:
         received.append(signal.Signals(signum).name)
         stream.stop()
 
-    previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    stops = [signal.SIGINT, signal.SIGTERM] + ([signal.SIGHUP] if hasattr(signal, "SIGHUP") else [])
+    previous = {s: signal.signal(s, handler) for s in stops}
     try:
         yield received
     finally:

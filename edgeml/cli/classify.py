@@ -11,6 +11,7 @@ from typing import Any
 from edgeml.cli._args import (
     add_run_options,
     board_for,
+    non_negative_float,
     positive_float,
     positive_int,
     probability,
@@ -45,6 +46,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--realtime", action="store_true", help="pace a video file like a camera (drops when slow)")
     p.add_argument("--loop", action="store_true", help="restart a video or image folder at its end")
     p.add_argument("--preview", action="store_true", help="show frames with the top label (needs a display)")
+    p.add_argument("--source-timeout", type=non_negative_float, default=20.0, metavar="S",
+                   help="stop with an error (exit 1) when one camera/file read does not return for S seconds "
+                        "(default: 20; 0: never)")
+    p.add_argument("--invoke-timeout", type=non_negative_float, default=10.0, metavar="S",
+                   help="stop with an error (exit 1) when one invoke() does not return for S seconds "
+                        "(default: 10; 0: never)")
+    p.add_argument("--max-megapixels", type=positive_float, default=None, metavar="MP",
+                   help="refuse image files larger than this before decoding them (default: 40; a larger JPEG is "
+                        "decoded at a reduced scale when that fits)")
     p.add_argument("images", nargs="*", metavar="IMAGE", help="image files")
     p.set_defaults(func=run, parser=p)
 
@@ -57,8 +67,14 @@ def run(args: argparse.Namespace) -> int:
         args.parser.error("give either IMAGE files or --source SRC (exactly one of them)")
     stream_only = [f for f in ("max_frames", "fps", "realtime", "loop", "preview", "camera_format")
                    if getattr(args, f)]
+    stream_only += [f for f in ("source_timeout", "invoke_timeout")
+                    if getattr(args, f) != args.parser.get_default(f)]
     if args.images and stream_only:
         args.parser.error(f"--{stream_only[0].replace('_', '-')} applies to --source streams only")
+    if args.max_megapixels is not None:
+        from edgeml.image import set_max_pixels
+
+        set_max_pixels(max(1, round(args.max_megapixels * 1e6)))
     options = run_options(args)
     options["board"] = board_for(options["board"])
     clf = Classifier(args.model, labels=args.labels, num_threads=options["threads"], device=options["device"],

@@ -32,13 +32,26 @@ def crop_box(src_hw: tuple[int, int], dst_hw: tuple[int, int], crop_fraction: fl
 
     The box is the largest one of the destination aspect ratio that fits the source, shrunk to ``crop_fraction``;
     cropping and resizing it in one step equals "resize short side to size/crop_fraction, centre-crop size".
+    It is never empty: a side that would round to 0 pixels (a 1 x 8 image for a square model) keeps the one
+    pixel under the box's centre.
     """
     sh, sw = src_hw
     dh, dw = dst_hw
     scale = min(sh / dh, sw / dw) * crop_fraction
     bw, bh = dw * scale, dh * scale
     left, top = (sw - bw) / 2.0, (sh - bh) / 2.0
-    return round(left), round(top), round(left + bw), round(top + bh)
+    x0, x1 = _span(left, bw, sw)
+    y0, y1 = _span(top, bh, sh)
+    return x0, y0, x1, y1
+
+
+def _span(start: float, length: float, total: int) -> tuple[int, int]:
+    """Round ``[start, start + length)`` to whole pixels inside ``[0, total)``, at least one pixel long."""
+    a, b = round(start), round(start + length)
+    if b - a >= 1:
+        return a, b
+    a = min(max(0, int(start + length / 2.0)), total - 1)
+    return a, a + 1
 
 
 @dataclass(frozen=True)

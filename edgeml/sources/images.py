@@ -12,11 +12,10 @@ import os
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
 
 from edgeml.errors import ImageError, InvalidSourceError, SourceError
 from edgeml.frame import GRAY, RGB, Frame
-from edgeml.image import IMAGE_SUFFIXES, as_array, find_images
+from edgeml.image import IMAGE_SUFFIXES, find_images, load_image
 from edgeml.sources.base import BaseSource
 
 __all__ = ["ImagesSource", "from_spec", "list_images"]
@@ -34,18 +33,14 @@ def decode(path: Path) -> tuple[np.ndarray, str]:
     """Decode one file to ``(pixels, format)``: grey images stay ``GRAY (H, W)``, the rest become ``RGB (H, W, 3)``.
 
     Raises:
-        ImageError: The file is missing, not an image, or truncated.
+        ImageError: The file is missing, not an image, too large, truncated or corrupt (see
+            :func:`edgeml.image.load_image`); the message ends with what the stream does about it.
     """
     try:
-        with Image.open(path) as im:
-            im.load()
-            im = ImageOps.exif_transpose(im)
-            if im.mode == "L":
-                return np.asarray(im), GRAY
-            return as_array(im, "RGB"), RGB
-    except (UnidentifiedImageError, OSError, ValueError) as exc:
-        raise ImageError(f"Image {str(path)!r} could not be decoded ({exc}); skipped. "
-                         "Remove or replace the file.") from exc
+        pixels = load_image(path, None)
+    except ImageError as exc:
+        raise ImageError(f"{exc} Skipped.") from exc
+    return pixels, GRAY if pixels.ndim == 2 else RGB
 
 
 class ImagesSource(BaseSource):

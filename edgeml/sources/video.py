@@ -6,7 +6,9 @@ rate like a camera; a reader that falls behind then skips frames with ``grab()``
 frames show up as gaps in ``Frame.index``. ``loop=True`` starts again at the end.
 
 A file that ends before the frame count in its header (truncated, e.g. a copy cut short) ends the stream
-cleanly; :attr:`VideoSource.truncated` is set and a warning names how many frames were missing.
+cleanly; :attr:`VideoSource.truncated` is set and a warning names how many frames were missing. A file OpenCV
+cannot open, or that opens but yields no frame at all (empty, cut inside its first frame, not a video), raises
+:class:`~edgeml.errors.SourceError`.
 """
 
 from __future__ import annotations
@@ -89,12 +91,19 @@ class VideoSource(BaseSource):
         return self._frame(pixels, BGR, skipped=skipped)
 
     def _end_of_file(self) -> bool:
-        """Note a short file; rewind and return True when looping, else return False."""
+        """Note a short file; rewind and return True when looping, else return False.
+
+        Raises:
+            SourceError: Not a single frame could be decoded from the file.
+        """
+        if self._position == 0:
+            raise SourceError(f"{str(self.path)!r} opened as a video but no frame could be decoded from it (an "
+                              "empty, truncated or corrupt file, or not a video). Try playing it with ffplay.")
         if self.frame_count and self._position < self.frame_count and not self.truncated:
             self.truncated = True
             log.warning("%s ended after %d of the %d frames its header announces: the file is truncated.",
                         self.path, self._position, self.frame_count)
-        if not self.loop or self._position == 0:
+        if not self.loop:
             return False
         self.close()
         self._position = 0

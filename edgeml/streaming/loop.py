@@ -20,10 +20,14 @@ picks the top classes (``prepare="capture"``). ``prepare="inference"`` writes st
 tensor on the inference thread instead (no copy, no overlap).
 
 When the source fails (camera unplugged, read error) the capture thread closes it and reopens it with exponential
-back-off, counting ``read_failures`` and ``reconnects``; an unreadable item (a corrupt image) is delivered as a
-result with ``error`` set. Every wait is bounded: threads poll a stop event, joins have timeouts, queues are
-bounded. :meth:`Stream.stop` is safe from a signal handler; the CLI installs SIGINT/SIGTERM handlers, the
-library never does.
+back-off, counting ``read_failures`` and ``reconnects``: forever for a camera that has delivered frames, a bounded
+number of times (``startup_retries``) for a source that never has (an absent ``usb:7`` fails with a
+:class:`~edgeml.errors.SourceError` instead of retrying forever). An unreadable item (a corrupt image) is delivered
+as a result with ``error`` set. Every wait is bounded: threads poll a stop event, joins have timeouts, queues are
+bounded, and a watchdog (:mod:`~edgeml.streaming.watchdog`) stops the stream with
+:class:`~edgeml.errors.StreamStalledError` when a source call or an ``invoke()`` does not return in time.
+:meth:`Stream.stop` is safe from a signal handler; the CLI installs SIGINT/SIGTERM/SIGHUP handlers, the library
+never does.
 """
 
 from __future__ import annotations
@@ -38,12 +42,14 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from edgeml.errors import EdgemlError, ImageError, InvalidArgumentError, SourceError
+from edgeml.errors import ImageError, InvalidArgumentError, StreamStalledError
 from edgeml.frame import Frame
 from edgeml.pipeline import Pipeline
 from edgeml.sources import FrameSource, open_source
 from edgeml.streaming.channel import POLL, Channel, Closed
+from edgeml.streaming.reconnect import STARTUP_RETRIES, UNFIXABLE, Reconnect
 from edgeml.streaming.stats import StreamResult, StreamStats
+from edgeml.streaming.watchdog import INVOKE_TIMEOUT, SOURCE_TIMEOUT, StageClock, watch
 
 if TYPE_CHECKING:
     from edgeml.classifier import Classifier
@@ -76,7 +82,15 @@ class Stream:
         max_frames: Stop after this many results (None: until the source ends or :meth:`stop`).
         fps: Classify at most this many frames per second (live sources drop the rest; files are read slower).
         retries: Consecutive source failures tolerated before giving up (None: forever for live sources, 3 for
-            files and folders). Back-off doubles from 0.1 s up to 5 s between attempts.
+            files and folders). Back-off doubles from 0.1 s up to 5 s between attempts
+            (:mod:`~edgeml.streaming.reconnect`).
+        startup_retries: At most this many retries (and never more than ``retries``) while the source has not
+            delivered its first frame: a camera that is absent fails instead of being retried forever.
+        source_timeout: Seconds one source ``open()``/``read()``/``close()`` may take before the watchdog stops
+            the stream with :class:`~edgeml.errors.StreamStalledError` (None: not watched). Default 20; keep it
+            above the frame interval of a paced source (a ``realtime`` video at 0.1 fps waits 10 s in ``read()``).
+        invoke_timeout: Seconds one classification (copy in, ``invoke()``, decode) may take (None: not watched).
+            Default 10.
         keep_frames: Keep each frame in its result (for a preview); off by default so frames die young.
         prepare: Where a frame becomes the input values (resize, colour conversion, quantization): ``"capture"``
             overlaps it with the previous frame's ``invoke()`` on the capture thread (then one copy into the
@@ -88,11 +102,13 @@ class Stream:
 
     def __init__(self, source: str | FrameSource, classifier: Classifier, *, top_k: int = 5, threshold: float = 0.0,
                  max_frames: int | None = None, fps: float | None = None, retries: int | None = None,
-                 keep_frames: bool = False, on_result: Callable[[StreamResult], None] | None = None,
-                 prepare: str = "auto", **source_options: Any) -> None:
+                 startup_retries: int = STARTUP_RETRIES, source_timeout: float | None = SOURCE_TIMEOUT,
+                 invoke_timeout: float | None = INVOKE_TIMEOUT, keep_frames: bool = False,
+                 on_result: Callable[[StreamResult], None] | None = None, prepare: str = "auto",
+                 **source_options: Any) -> None:
         if prepare not in PREPARE:
             raise InvalidArgumentError(f"prepare must be 'auto', 'capture' or 'inference'. Received: {prepare!r}")
-        _check_options(top_k, threshold, max_frames, fps, retries)
+        _check_options(top_k, threshold, max_frames, fps, retries, startup_retries, source_timeout, invoke_timeout)
         self.source: FrameSource = open_source(source, **source_options) if isinstance(source, str) else source
         self.classifier = classifier
         self.pipeline: Pipeline = classifier.pipeline
@@ -100,11 +116,14 @@ class Stream:
         self.top_k, self.threshold = top_k, threshold
         self.max_frames, self.fps = max_frames, fps
         self.retries = retries if retries is not None else (None if self.source.live else 3)
+        self.startup_retries = startup_retries
         self.keep_frames, self.on_result = keep_frames, on_result
         self.prepare = "capture" if prepare == "auto" else prepare
         self.stats = StreamStats()
         self.error: BaseException | None = None
         self._stop = threading.Event()
+        self._clock = StageClock({"source": source_timeout, "invoke": invoke_timeout})
+        self._stalled = threading.Event()
         self._channel = Channel(self.source.live, self.stats, self._stop, on_demand=bool(fps), on_drop=self._recycle)
         self._out: queue.Queue[StreamResult] = queue.Queue(maxsize=8)
         self._threads: list[threading.Thread] = []
@@ -117,28 +136,45 @@ class Stream:
             self.stats = self._channel.stats = StreamStats()
             self._threads = [threading.Thread(target=self._capture, name="edgeml-capture", daemon=True),
                              threading.Thread(target=self._infer, name="edgeml-infer", daemon=True)]
+            if self._clock.watching:
+                self._threads.append(threading.Thread(target=watch, name="edgeml-watchdog", daemon=True,
+                                                      args=(self._clock, self.source.name, self._stop,
+                                                            self._on_stall)))
             for t in self._threads:
                 t.start()
         return self
+
+    def _on_stall(self, error: StreamStalledError) -> None:
+        """Called by the watchdog thread: record why, and stop waiting for the stuck thread."""
+        self.error = error
+        self._stalled.set()
+        self._stop.set()
+
+    @property
+    def stalled(self) -> bool:
+        """True when the watchdog stopped the stream (a thread is stuck in a source call or ``invoke()``)."""
+        return self._stalled.is_set()
 
     def stop(self) -> None:
         """Ask both threads to finish; returns at once (safe in a signal handler)."""
         self._stop.set()
 
     def join(self, timeout: float = _JOIN_TIMEOUT) -> bool:
-        """Wait up to ``timeout`` s for the threads; return True when both ended."""
+        """Wait up to ``timeout`` s for the threads; return True when all ended."""
+        if self.stalled:  # the stuck thread will not end: do not wait for it
+            timeout = min(timeout, POLL)
         deadline = time.monotonic() + timeout
         for t in self._threads:
             t.join(max(0.0, deadline - time.monotonic()))
         alive = [t.name for t in self._threads if t.is_alive()]
-        if alive:
+        if alive and not self.stalled:
             log.warning("stream threads still running after %.1f s: %s (a source read is blocked)", timeout, alive)
         return not alive
 
     @property
     def running(self) -> bool:
-        """True while the inference thread runs."""
-        return any(t.is_alive() for t in self._threads[1:])
+        """True while the inference thread runs (and the watchdog has not given up on it)."""
+        return self._threads[1].is_alive() and not self.stalled if self._threads else False
 
     def __iter__(self) -> Iterator[StreamResult]:
         self.start()
@@ -170,41 +206,51 @@ class Stream:
 
     # -- threads ---------------------------------------------------------------------------------------------
     def _capture(self) -> None:
-        failures, is_open = 0, False
+        is_open, clock, source = False, self._clock, self.source
+        reconnect = Reconnect(source.name, self.retries, self.startup_retries)
         try:
             while not self._stop.is_set():
                 try:
                     if not is_open:
-                        self.source.open()
+                        clock.begin("source", "open()")
+                        source.open()
+                        clock.end("source")
                         is_open = True
-                        if failures:
+                        if reconnect.failures:
                             self.stats.add("reconnects")
                     self._channel.wait_for_space()  # back-pressure before decoding, not after
                     if self._stop.is_set():
                         break
-                    frame = self.source.read()
+                    clock.begin("source", "read()")
+                    frame = source.read()
+                    clock.end("source")
                 except ImageError as exc:  # one unreadable item; the source goes on
+                    clock.end("source")
                     self.stats.add("errors")
                     log.warning("%s", exc)
                     self._channel.put(exc)
                     continue
+                except UNFIXABLE as exc:
+                    clock.end("source")
+                    self.error = exc
+                    break
                 except Exception as exc:
-                    failures += 1
+                    clock.end("source")
                     self.stats.add("read_failures")
                     self._safe_close()
                     is_open = False
-                    if self.retries is not None and failures > self.retries:
-                        self.error = exc if isinstance(exc, EdgemlError) else SourceError(
-                            f"{self.source.name!r} failed {failures} times in a row; giving up. Last error: {exc}")
+                    try:
+                        delay = reconnect.failed(exc)
+                    except Exception as final:
+                        self.error = final
                         break
-                    delay = min(5.0, 0.1 * 2 ** (failures - 1))
-                    log.warning("%s failed (%s); reconnecting in %.1f s (attempt %d)", self.source.name, exc, delay,
-                                failures)
+                    log.warning("%s failed (%s); reconnecting in %.1f s (attempt %d)", source.name, exc, delay,
+                                reconnect.failures)
                     self._stop.wait(delay)
                     continue
                 if frame is None:  # end of a finite source
                     break
-                failures = 0
+                reconnect.frame_arrived()
                 self._count_gap(frame)
                 self._channel.put(self._prepared(frame))
         finally:
@@ -238,10 +284,13 @@ class Stream:
         self._last_index = frame.index
 
     def _safe_close(self) -> None:
+        self._clock.begin("source", "close()")
         try:
             self.source.close()
         except Exception as exc:  # a dying camera may fail to close too; reopening is what matters
             log.debug("closing %s failed: %s", self.source.name, exc)
+        finally:
+            self._clock.end("source")
 
     def _infer(self) -> None:
         period = 1.0 / self.fps if self.fps else 0.0
@@ -256,7 +305,11 @@ class Stream:
                     item = self._channel.get()
                 except Closed:
                     break
-                result = self._classify(item)
+                self._clock.begin("invoke", "invoke()")
+                try:
+                    result = self._classify(item)
+                finally:
+                    self._clock.end("invoke")
                 if isinstance(item, _Item):
                     self.stats.record(result.latency_ms)
                 self._emit(result)
@@ -296,7 +349,8 @@ class Stream:
 
 
 def _check_options(top_k: int, threshold: float, max_frames: int | None, fps: float | None,
-                   retries: int | None) -> None:
+                   retries: int | None, startup_retries: int, source_timeout: float | None,
+                   invoke_timeout: float | None) -> None:
     """Refuse options no stream could honour, before any thread or device is touched."""
     problems = [f"{name} must be {rule}. Received: {value!r}" for name, value, ok, rule in (
         ("top_k", top_k, isinstance(top_k, int) and top_k >= 1, ">= 1"),
@@ -304,6 +358,9 @@ def _check_options(top_k: int, threshold: float, max_frames: int | None, fps: fl
         ("max_frames", max_frames, max_frames is None or max_frames >= 1, ">= 1 (or None)"),
         ("fps", fps, fps is None or fps > 0, "> 0 (or None)"),
         ("retries", retries, retries is None or retries >= 0, ">= 0 (or None)"),
+        ("startup_retries", startup_retries, isinstance(startup_retries, int) and startup_retries >= 0, ">= 0"),
+        ("source_timeout", source_timeout, source_timeout is None or source_timeout > 0, "> 0 (or None)"),
+        ("invoke_timeout", invoke_timeout, invoke_timeout is None or invoke_timeout > 0, "> 0 (or None)"),
     ) if not ok]
     if problems:
         raise InvalidArgumentError("; ".join(problems))

@@ -61,7 +61,7 @@ def test_preview_without_a_display_says_so_and_goes_on(fashion_int8):
     assert proc.stdout.count("frame ") == 3
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
 def test_signal_stops_an_endless_stream_cleanly(fashion_int8, sig):
     proc = subprocess.Popen([sys.executable, "-m", "edgeml", "classify", "--model", str(fashion_int8), "--source",
                              "synthetic", "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

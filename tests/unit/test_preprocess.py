@@ -76,6 +76,16 @@ def test_center_crop_box_matches_resize_then_crop():
     assert crop_box((224, 224), (224, 224), 1.0) == (0, 0, 224, 224)
 
 
+@pytest.mark.parametrize("fraction", [1.0, 0.875, 0.01])
+def test_center_crop_box_is_never_empty_and_stays_inside(fraction):
+    """1-pixel-thin sources (1x8 for a square model) used to get a 0-pixel box: cv2.error or IndexError."""
+    for src in [(1, 1), (1, 2), (2, 1), (1, 8), (8, 1), (1000, 1), (1, 1000), (3, 7), (480, 640)]:
+        for dst in [(224, 224), (28, 28), (24, 32), (1, 1), (300, 2)]:
+            left, top, right, bottom = crop_box(src, dst, fraction)
+            assert 0 <= left < right <= src[1] and 0 <= top < bottom <= src[0], (src, dst, fraction)
+    assert crop_box((1, 8), (32, 32), 1.0) == (4, 0, 5, 1)  # the pixel at the centre (x = 4.0)
+
+
 def test_resize_keeps_already_sized_frames_untouched(photos):
     frame = photos["coffee"][:224, :224]
     assert resize(frame, (224, 224)) is frame

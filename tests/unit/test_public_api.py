@@ -12,8 +12,8 @@ EXPECTED = [
     "EdgeTpuError", "EdgemlError", "Frame", "ImageError", "InterpreterUnavailableError", "InvalidArgumentError",
     "InvalidSourceError", "LabelsError", "MissingDependencyError", "ModelCompatibilityError", "ModelFile",
     "ModelFormatError", "ModelNotFoundError", "Preprocessing", "RunSettings", "ServiceConfigError", "SourceError",
-    "TensorSpec", "Verification", "__version__", "load_image", "read_labels", "resolve_settings", "stream",
-    "verify_model",
+    "StreamStalledError", "TensorSpec", "Verification", "__version__", "load_image", "read_labels",
+    "resolve_settings", "stream", "verify_model",
 ]
 
 

@@ -38,7 +38,7 @@ test-runtime: $(RUNTIME_VENV)/.installed
 
 $(RUNTIME_VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(RUNTIME_VENV)
-	$(RUNTIME_VENV)/bin/pip install --quiet . "numpy<2" pytest scikit-image
+	$(RUNTIME_VENV)/bin/pip install --quiet ".[store]" "numpy<2" pytest scikit-image
 	touch $@
 
 # Optional interop check, not part of `make test`: MediaPipe Tasks' ImageClassifier reads a model we wrote and
@@ -120,7 +120,7 @@ venv: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[convert,opencv,dev,pretrained]"
+	$(PY) -m pip install --quiet -e ".[convert,opencv,dev,pretrained,store]"
 	touch $@
 
 system-deps:

@@ -7,6 +7,7 @@ from edgeml._version import __version__
 from edgeml.classifier import Classifier
 from edgeml.errors import (
     BoardProfileError,
+    BundleError,
     CompilerNotFoundError,
     ConversionError,
     EdgemlError,
@@ -22,6 +23,7 @@ from edgeml.errors import (
     ModelNotFoundError,
     ServiceConfigError,
     SourceError,
+    StoreError,
     StreamStalledError,
 )
 from edgeml.frame import Frame
@@ -50,6 +52,7 @@ def __getattr__(name: str) -> object:
 
 __all__ = [
     "BoardProfileError",
+    "BundleError",
     "Classification",
     "Classifier",
     "CompilerNotFoundError",
@@ -71,6 +74,7 @@ __all__ = [
     "RunSettings",
     "ServiceConfigError",
     "SourceError",
+    "StoreError",
     "StreamStalledError",
     "TensorSpec",
     "Verification",

@@ -22,6 +22,7 @@ _INSTALL_HINTS: dict[str, tuple[str, str]] = {
     "tensorflow": ("TensorFlow (host-side conversion and training)", 'pip install "edgeml[convert]"'),
     "tqdm": ("progress bars", 'pip install "edgeml[convert]"'),
     "matplotlib": ("report plots", 'pip install "edgeml[convert]"'),
+    "cryptography": ("Ed25519 signatures of model bundles", 'pip install "edgeml[store]"'),
 }
 
 

@@ -21,6 +21,7 @@ from edgeml.postprocess import Classification
 from edgeml.prediction import Prediction
 from edgeml.preprocess import InputPlanner, InputQuantizer, Preprocessing, to_frame
 from edgeml.settings import RunSettings, resolve_settings
+from edgeml.store.identity import StoreIdentity, is_store_ref, resolve_ref
 from edgeml.tensors import TensorSpec
 
 __all__ = ["Classifier"]
@@ -46,7 +47,9 @@ class Classifier:
 
     Args:
         model: A ``.tflite`` path (or an :class:`edgeml.model.ModelFile` already read) with one image input
-            ``(1, H, W, 1|3)`` and one ``(1, N)`` output.
+            ``(1, H, W, 1|3)`` and one ``(1, N)`` output; or ``"store:NAME"`` (the version the model store's
+            ``current`` points at) / ``"store:NAME@VERSION"`` (:mod:`edgeml.store`), whose identity is then
+            :attr:`identity`.
         labels: A labels file or a sequence of names; None uses the labels embedded in the model, else indices.
         num_threads: CPU threads for the interpreter (None: the board's, else the interpreter's default).
         preprocessing: Override the model's recorded :class:`Preprocessing`: a full one, or a mapping of some
@@ -67,6 +70,11 @@ class Classifier:
         strict: Refuse a model whose metadata is damaged (an unreadable zip of labels and preprocessing). By
             default such a model loads with what could be read and a warning saying what was lost
             (:attr:`edgeml.model.ModelMetadata.problems`).
+        store: The model store folder for a ``store:`` model (None: ``$EDGEML_STORE`` or the default).
+
+    Attributes:
+        identity: For a ``store:`` model, its :class:`~edgeml.store.identity.StoreIdentity` (name and integer
+            version from the signed manifest: what every stream result reports as ``model``); else None.
 
     Every model is verified before the interpreter sees it (:mod:`edgeml.model.verify`): a damaged or crafted
     file raises :class:`~edgeml.ModelFormatError` instead of crashing the process. For a model from an
@@ -97,7 +105,15 @@ class Classifier:
         allow: Sequence[str | int] | None = None,
         deny: Sequence[str | int] | None = None,
         strict: bool = False,
+        store: str | os.PathLike[str] | None = None,
     ) -> None:
+        self._options: dict[str, Any] = dict(
+            labels=labels, num_threads=num_threads, preprocessing=preprocessing, output_activation=output_activation,
+            backend=backend, delegates=delegates, device=device, fallback=fallback, board=board, allow=allow,
+            deny=deny, strict=strict, store=store)
+        self.identity: StoreIdentity | None = None
+        if is_store_ref(model):
+            model, self.identity = resolve_ref(str(model), store, device)
         if output_activation not in (None, *ACTIVATIONS):
             raise InvalidArgumentError(f"output_activation must be 'softmax', 'logits' or 'auto'. "
                                        f"Received: {output_activation!r}")
@@ -109,6 +125,9 @@ class Classifier:
             raise ModelFormatError(f"{file.name!r} has damaged metadata (strict=True): {file.metadata.problems[0]}. "
                                    "Re-run `edgeml convert` to rewrite it.")
         settings = resolve_settings(**asked, model=file.metadata)
+        if self.identity is not None and device is None and settings.device != "cpu":  # the board's Edge TPU
+            tpu_model, _ = resolve_ref(self.identity.ref, store, settings.device)
+            file = as_model_file(tpu_model) if tpu_model != file.path else file
         opened = open_model(file, device=settings.device, fallback=settings.fallback, num_threads=settings.threads,
                             delegates=delegates, backend=backend)
         if opened.model is not file:  # the CPU fallback runs the model from before edgetpu_compiler
@@ -157,6 +176,11 @@ class Classifier:
                 f"{self.model.name!r} output must be (1, N) class scores. Received: shape={spec_out.shape}."
             )
         return spec_in, spec_out
+
+    def reopen(self, model: ModelInput) -> Classifier:
+        """Return a new Classifier for ``model`` with this one's settings (threads, device, board, preprocessing,
+        allow/deny, store): what a stream builds beside the running one before a hot swap."""
+        return Classifier(model, **self._options)
 
     @property
     def backend(self) -> str:
@@ -256,8 +280,9 @@ class Classifier:
         self.close()
 
     def __repr__(self) -> str:
+        what = self.identity.ref if self.identity is not None else str(self.model_path)
         return (
-            f"Classifier({str(self.model_path)!r}, input={self.input.dtype_name}{list(self.input.shape)}, "
+            f"Classifier({what!r}, input={self.input.dtype_name}{list(self.input.shape)}, "
             f"classes={self.num_classes}, backend={self.backend!r}, device={self.device!r})"
         )
 

@@ -20,7 +20,11 @@ Every error derives from :class:`EdgemlError` and also from the built-in excepti
     │                                                     runtime version; ``.reason`` says which
     ├── CompilerNotFoundError     (+ FileNotFoundError)   edgetpu_compiler is not installed (host side)
     ├── BoardProfileError         (+ ValueError)          unknown board name, or a boards/*.toml that is invalid
-    └── ServiceConfigError        (+ ValueError)          a kiosk service that cannot be written as asked
+    ├── ServiceConfigError        (+ ValueError)          a kiosk service that cannot be written as asked
+    ├── BundleError               (+ ValueError)          a model bundle refused: tampered, unsigned, untrusted key,
+    │                                                     unlisted file, path traversal, symlink, downgrade
+    └── StoreError                (+ OSError)             the model store cannot do it: not installed, unwritable,
+                                                          the current or committed version, a version marked bad
 
 Every message is one line. Text from another library (an interpreter's, zipfile's, json's) is embedded through
 :func:`one_line`, which squashes it to one line and cuts it to :data:`FOREIGN_LIMIT` characters, so a corrupt file
@@ -32,6 +36,7 @@ from __future__ import annotations
 __all__ = [
     "FOREIGN_LIMIT",
     "BoardProfileError",
+    "BundleError",
     "CompilerNotFoundError",
     "ConversionError",
     "EdgeTpuError",
@@ -47,6 +52,7 @@ __all__ = [
     "ModelNotFoundError",
     "ServiceConfigError",
     "SourceError",
+    "StoreError",
     "StreamStalledError",
     "one_line",
 ]
@@ -130,6 +136,18 @@ class BoardProfileError(EdgemlError, ValueError):
 
 class ServiceConfigError(EdgemlError, ValueError):
     """The kiosk service cannot be written as asked (root user, missing model, unwritable unit folder)."""
+
+
+class BundleError(EdgemlError, ValueError):
+    """A model bundle was refused (:mod:`edgeml.store`): a byte that does not match its signed manifest, a signature
+    by a key the store does not trust, no signature (without ``allow_unsigned``), a file the manifest does not list,
+    a path that leaves the bundle, a symlink, or a version not above the newest installed. The message names the fix.
+    """
+
+
+class StoreError(EdgemlError, OSError):
+    """The model store cannot do what was asked: the store folder is not writable, a name or version is not
+    installed, a version that is current or committed cannot be removed, a version marked bad is not activated."""
 
 
 class SourceError(EdgemlError, OSError):

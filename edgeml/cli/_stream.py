@@ -1,11 +1,15 @@
 """The ``--source`` side of ``edgeml classify``: run a :class:`~edgeml.streaming.Stream`, print results, stop cleanly.
 
-Results go to stdout (``--json``: one object per frame), the closing statistics to stderr. SIGINT, SIGTERM and
-SIGHUP stop the stream (handlers installed here, on the main thread, and restored afterwards), and the stats are
-printed however it ended. When the stream's watchdog finds a stuck camera read or ``invoke()``
-(``--source-timeout``, ``--invoke-timeout``), the error and the stats are printed and the process exits 1 at once,
-without waiting for the stuck thread, so that systemd restarts the kiosk. Frames stay in memory: nothing is
-written to disk or sent anywhere; ``--preview`` only draws them in a local window.
+Results go to stdout (``--json``: one object per frame), the closing statistics to stderr. SIGINT and SIGTERM stop
+the stream (handlers installed here, on the main thread, and restored afterwards), and the stats are printed however
+it ended. SIGHUP depends on the model: for a model that follows the store (``--model store:NAME``) it is a reload
+request, as for most daemons (``systemctl reload``): the stream looks at the store's ``current`` pointer and canary
+request at once instead of at its next poll, and goes on; for a file (or a pinned ``store:NAME@V``) it stops the
+stream like SIGINT, since that is what a closed terminal or ssh session sends. When the stream's watchdog finds a
+stuck camera read or ``invoke()`` (``--source-timeout``, ``--invoke-timeout``), the error and the stats are
+printed and the process exits 1 at once, without waiting for the stuck thread, so that systemd restarts the kiosk.
+Frames stay in memory: nothing is written to disk or sent anywhere (a store model's health state, never a frame,
+is written to the store); ``--preview`` only draws them in a local window.
 """
 
 from __future__ import annotations
@@ -89,14 +93,17 @@ def _print(result: StreamResult, as_json: bool) -> None:
         print(f"error: {result.error}", flush=True)
     else:
         top = ", ".join(f"{r.label} {r.score:.1%}" for r in result.results)
-        print(f"frame {result.index}  ({result.latency_ms:.1f} ms)  {top}", flush=True)
+        version = result.model.get("version") if result.model else None
+        tag = f"  [{result.model['name']} {version}]" if version is not None and result.model else ""
+        print(f"frame {result.index}  ({result.latency_ms:.1f} ms)  {top}{tag}", flush=True)
 
 
 @contextmanager
 def _stop_on_signals(stream: Stream) -> Any:
     """Route SIGINT/SIGTERM/SIGHUP to ``stream.stop()`` while the block runs; yields the names of signals received.
 
-    SIGHUP is what a closed terminal or ``ssh`` session sends: the stream ends with its stats, like Ctrl-C.
+    SIGHUP is what a closed terminal or ``ssh`` session sends: the stream ends with its stats, like Ctrl-C; unless
+    it follows the model store, where SIGHUP asks it to look at the store now (see the module docstring).
     """
     received: list[str] = []
     if threading.current_thread() is not threading.main_thread():
@@ -104,6 +111,8 @@ def _stop_on_signals(stream: Stream) -> Any:
         return
 
     def handler(signum: int, _frame: Any) -> None:
+        if signum == getattr(signal, "SIGHUP", None) and stream.check_model():
+            return  # a reload request: the model watcher looks at the store now
         received.append(signal.Signals(signum).name)
         stream.stop()
 

@@ -29,7 +29,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "video:PATH, images:DIR_OR_GLOB, synthetic, or camera: this board's camera). Frames are never "
                     "written to disk or sent anywhere. Settings resolve as argument > board profile > model > "
                     "default; -v shows where each came from.")
-    p.add_argument("--model", "-m", required=True, help="the .tflite model")
+    p.add_argument("--model", "-m", required=True,
+                   help="the .tflite model, or store:NAME[@VERSION] from the model store (`edgeml models`)")
+    p.add_argument("--store", metavar="DIR", help="the model store for store:NAME (default: $EDGEML_STORE, else "
+                                                  "~/.local/share/edgeml)")
     p.add_argument("--labels", help="labels file (default: the labels embedded in the model)")
     p.add_argument("--top-k", type=positive_int, default=5, help="classes to show per image (default: 5)")
     p.add_argument("--threshold", type=probability, default=0.0,
@@ -77,8 +80,10 @@ def run(args: argparse.Namespace) -> int:
         set_max_pixels(max(1, round(args.max_megapixels * 1e6)))
     options = run_options(args)
     options["board"] = board_for(options["board"])
+    if args.source:
+        _begin_store_run(args.model, args.store)
     clf = Classifier(args.model, labels=args.labels, num_threads=options["threads"], device=options["device"],
-                     fallback=options["fallback"], board=options["board"])
+                     fallback=options["fallback"], board=options["board"], store=args.store)
     source = None
     if args.source:
         source = resolve_settings(source=args.source, camera_format=args.camera_format, board=options["board"])
@@ -90,10 +95,31 @@ def run(args: argparse.Namespace) -> int:
     return _classify_files(args, clf)
 
 
+def _begin_store_run(model: str, store: str | None) -> None:
+    """Before a stream loads ``store:NAME``: count the start of a pending version, or revert one that has had its
+    starts (commit or revert: a kiosk never crash-loops on a bad update)."""
+    from edgeml.store.identity import is_store_ref, parse_ref
+
+    if not is_store_ref(model):
+        return
+    name, version = parse_ref(model)
+    if version is not None:  # pinned: no commit-or-revert
+        return
+    from edgeml.store.store import ModelStore
+
+    start = ModelStore(store).begin_run(name)
+    if start.reverted:
+        print(f"edgeml classify: {name} {start.reverted['previous']} {start.reverted['reason']}: reverted to "
+              f"{start.reverted['version']}", file=sys.stderr)
+    elif start.pending:
+        print(f"edgeml classify: {name} {start.version} is pending its health window", file=sys.stderr)
+
+
 def _classify_files(args: argparse.Namespace, clf: Any) -> int:
     from edgeml.errors import ImageError
 
     failed = 0
+    model = clf.identity.to_dict() if clf.identity else {"name": clf.model_path.stem, "version": None}
     for path in args.images:
         start = time.perf_counter()
         try:
@@ -106,7 +132,7 @@ def _classify_files(args: argparse.Namespace, clf: Any) -> int:
         latency_ms = (time.perf_counter() - start) * 1000.0
         if args.json:
             print(json.dumps({"path": path, "results": [r.to_dict() for r in results],
-                              "latency_ms": round(latency_ms, 3)}), flush=True)
+                              "latency_ms": round(latency_ms, 3), "model": model}), flush=True)
         else:
             print(f"{path}  ({latency_ms:.1f} ms)")
             for r in results:

@@ -8,6 +8,7 @@ import sys
 from typing import Any
 
 from edgeml.cli._args import positive_int, tensor_size
+from edgeml.cli.bundle import add_bundle_options
 from edgeml.errors import ConversionError
 
 QUANTIZE_MODES = ("float32", "float16", "dynamic", "int8")
@@ -66,7 +67,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--min-runtime", type=positive_int,
                    help="with --target edgetpu: edgetpu_compiler -m (e.g. 13 or 14)")
     p.add_argument("--segments", type=positive_int, help="with --target edgetpu: edgetpu_compiler -n (pipelining)")
-    p.set_defaults(func=run)
+    g = p.add_argument_group("a signed bundle for the device's model store (edgeml models install)")
+    g.add_argument("--bundle", action="store_true", help="also write OUT_DIR/NAME-N.edgeml: the int8 model (else the "
+                   "first mode), its _edgetpu twin, labels and report.json, signed with --key")
+    add_bundle_options(g, required=False)
+    p.set_defaults(func=run, parser=p)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -81,6 +86,8 @@ def run(args: argparse.Namespace) -> int:
     if args.target == "edgetpu" and "int8" not in args.quantize:
         raise ConversionError("--target edgetpu needs a full-int8 model (the Edge TPU runs 8-bit tensors only). "
                               f"Received: --quantize {' '.join(args.quantize)}. Add int8 to --quantize.")
+    if args.bundle and (args.version is None or not (args.key or args.unsigned)):
+        args.parser.error("--bundle needs --version N and --key KEY (or --unsigned)")
     if (args.mean is None) != (args.std is None):
         raise ConversionError("--mean and --std go together (pixel units, e.g. --mean 127.5 --std 127.5); "
                               "or use --preset.")
@@ -123,14 +130,41 @@ def run(args: argparse.Namespace) -> int:
             print(m.path)
     for path in result.files[len(result.models):]:
         print(json.dumps({"path": str(path)}) if args.json else path)
+    compiled: list[Any] = []
     if args.target == "edgetpu":
         from edgeml_converters.edgetpu.target import target_edgetpu
 
         int8 = next(m for m in result.models if m.mode == "int8")
-        for path in target_edgetpu(int8.path, args.output, allow_cpu_ops=args.allow_cpu_ops,
-                                   min_runtime=args.min_runtime, segments=args.segments).outputs:
+        compiled = list(target_edgetpu(int8.path, args.output, allow_cpu_ops=args.allow_cpu_ops,
+                                       min_runtime=args.min_runtime, segments=args.segments).outputs)
+        for path in compiled:
             print(json.dumps({"path": str(path)}) if args.json else path)
+    if args.bundle:
+        path = _bundle(args, result, compiled)
+        print(json.dumps({"path": str(path), "bundle": True}) if args.json else path)
     return 0
+
+
+def _bundle(args: argparse.Namespace, result: Any, compiled: list[Any]) -> Any:
+    """Write the signed bundle of what this conversion produced (the int8 model first)."""
+    from pathlib import Path
+
+    from edgeml.store.bundle import BUNDLE_SUFFIX, create_bundle
+
+    main = next((m for m in result.models if m.mode == "int8"), result.models[0])
+    files = [main.path, *(p for p in compiled if str(p).endswith("_edgetpu.tflite"))]
+    files += [p for p in (result.labels_path, result.report_path) if p is not None]
+    name = args.name or main.path.stem
+    report = None
+    if result.report_path is None and main.agreement is not None:
+        report = {"agreement_with_float": round(main.agreement, 6), "checked_images": main.checked_images,
+                  "checked_held_out": main.checked_held_out}
+    output = Path(args.output) / f"{name}-{args.version}{BUNDLE_SUFFIX}"
+    manifest = create_bundle(files, name=name, version=args.version, output=output,
+                             key=None if args.unsigned else args.key, report=report)
+    print(f"Bundle: {output} ({manifest.name} {manifest.version}, {len(manifest.files)} files, "
+          f"{'unsigned' if args.unsigned else 'signed'})", file=sys.stderr)
+    return output
 
 
 def summary(result: Any) -> list[str]:

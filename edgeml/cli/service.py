@@ -17,7 +17,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                               description="Kiosk deployment with systemd (see boards/README.md).")
     sub = p.add_subparsers(dest="action", metavar="ACTION", required=True)
     ins = sub.add_parser("install", help="write the unit that runs `edgeml classify --source` forever")
-    ins.add_argument("--model", "-m", required=True, help="the .tflite model")
+    ins.add_argument("--model", "-m", required=True,
+                     help="the .tflite model, or store:NAME: what the model store's current points at (hot swap, "
+                          "commit or revert)")
+    ins.add_argument("--store", metavar="DIR", help="the model store for store:NAME (default: /var/lib/edgeml, the "
+                                                    "unit's StateDirectory)")
     ins.add_argument("--source", default="camera",
                      help="frame source, e.g. picamera2, usb:0, v4l2:/dev/video0 (default: camera, the board "
                           "profile's camera, resolved on the device at each start)")
@@ -37,17 +41,23 @@ def run(args: argparse.Namespace) -> int:
     from edgeml.errors import ServiceConfigError
     from edgeml.service import ServiceSpec, default_user, install_commands, render_unit
     from edgeml.settings import CAMERA, resolve_settings
+    from edgeml.store.identity import is_store_ref
 
-    model = Path(args.model).expanduser().resolve()
-    if not model.is_file():
-        raise ServiceConfigError(f"Model file not found: {str(model)!r}. Pass the .tflite the kiosk should run.")
+    if is_store_ref(args.model):
+        model = _store_model(args.model, args.store)
+    else:
+        path = Path(args.model).expanduser().resolve()
+        if not path.is_file():
+            raise ServiceConfigError(f"Model file not found: {str(path)!r}. Pass the .tflite the kiosk should run.")
+        model = str(path)
     output = str(Path(args.output).expanduser().resolve()) if args.output else None
     board = None if args.board == "auto" else args.board  # "auto" is what classify does anyway, at each start
     if board not in (None, "none"):
         get_profile(board)  # an unknown name fails here, not in a crash-looping unit
     if args.source == CAMERA:
         resolve_settings(source=CAMERA, board=board_for(run_options(args)["board"]))  # no camera: say so now
-    spec = ServiceSpec(model=str(model), source=args.source, user=args.user or default_user(), output=output,
+    store = str(Path(args.store).resolve()) if args.store else None
+    spec = ServiceSpec(model=model, store=store, source=args.source, user=args.user or default_user(), output=output,
                        name=args.name, watchdog_s=args.watchdog, device=args.device, fallback=args.fallback,
                        board=board, threads=args.threads)
     unit = render_unit(spec)
@@ -60,7 +70,17 @@ def run(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise ServiceConfigError(f"Cannot write {path}: {exc.strerror}. Run with sudo, or pass --unit-dir DIR "
                                  "or --print") from exc
-    os.chmod(path, 0o644)
+    os.chmod(path, 0o644)  # the unit is public; the store it runs from is not
     print(path)
     log.info("Wrote %s. Start it with: %s", path, install_commands(args.name))
     return 0
+
+
+def _store_model(ref: str, store: str | None) -> str:
+    """Check that ``store:NAME`` is installed and activated in the store the unit will use."""
+    from edgeml.store.identity import parse_ref, resolve_ref
+    from edgeml.store.paths import SERVICE_STORE
+
+    parse_ref(ref)
+    resolve_ref(ref, store or SERVICE_STORE)  # not installed or nothing active: say so now, not in a crash loop
+    return ref

@@ -26,29 +26,38 @@ number of times (``startup_retries``) for a source that never has (an absent ``u
 as a result with ``error`` set. Every wait is bounded: threads poll a stop event, joins have timeouts, queues are
 bounded, and a watchdog (:mod:`~edgeml.streaming.watchdog`) stops the stream with
 :class:`~edgeml.errors.StreamStalledError` when a source call or an ``invoke()`` does not return in time.
+
+A classifier opened from the model store (``store:NAME``) is kept in step with it by a
+:class:`~edgeml.streaming.swap.ModelWatcher`: a new ``current`` version is built and warmed beside the running one
+and swapped in between two frames, a pending version is committed after its health window or reverted after
+failed invokes, and a canary request is shadowed. Each result says which model made it (``model``) and carries
+the store's events (``events``).
 :meth:`Stream.stop` is safe from a signal handler; the CLI installs SIGINT/SIGTERM/SIGHUP handlers, the library
 never does.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import queue
 import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from edgeml.errors import ImageError, InvalidArgumentError, StreamStalledError
+from edgeml.errors import ImageError, InvalidArgumentError, ModelFormatError, StreamStalledError
 from edgeml.frame import Frame
 from edgeml.pipeline import Pipeline
 from edgeml.sources import FrameSource, open_source
 from edgeml.streaming.channel import POLL, Channel, Closed
 from edgeml.streaming.reconnect import STARTUP_RETRIES, UNFIXABLE, Reconnect
 from edgeml.streaming.stats import StreamResult, StreamStats
+from edgeml.streaming.swap import POLL_S, ModelWatcher
 from edgeml.streaming.watchdog import INVOKE_TIMEOUT, SOURCE_TIMEOUT, StageClock, watch
 
 if TYPE_CHECKING:
@@ -69,6 +78,7 @@ class _Item:
     frame: Frame
     tensor: np.ndarray | None = None
     preprocess_s: float = 0.0
+    pipeline: Pipeline | None = None  # the one that prepared ``tensor`` (a hot swap may replace it meanwhile)
 
 
 class Stream:
@@ -97,6 +107,11 @@ class Stream:
             interpreter); ``"inference"`` writes straight into the input tensor on the inference thread.
             ``"auto"``: ``"capture"``.
         on_result: Called on the inference thread with each result; then iterating yields nothing.
+        hot_swap: Follow the model store (:mod:`~edgeml.streaming.swap`): None (default) does so for a classifier
+            opened from ``store:NAME`` and not for ``store:NAME@VERSION`` or a file; False never.
+        poll_s: Seconds between two looks at the store's ``current`` pointer (:meth:`check_model` looks at once).
+        on_event: Called with each model-store event (swap, commit, revert, canary outcome) as it happens, on the
+            stream's threads; the same events ride on the next result's ``events``.
         source_options: Passed to ``open_source`` when ``source`` is a string.
     """
 
@@ -105,7 +120,8 @@ class Stream:
                  startup_retries: int = STARTUP_RETRIES, source_timeout: float | None = SOURCE_TIMEOUT,
                  invoke_timeout: float | None = INVOKE_TIMEOUT, keep_frames: bool = False,
                  on_result: Callable[[StreamResult], None] | None = None, prepare: str = "auto",
-                 **source_options: Any) -> None:
+                 hot_swap: bool | None = None, poll_s: float = POLL_S,
+                 on_event: Callable[[dict[str, Any]], None] | None = None, **source_options: Any) -> None:
         if prepare not in PREPARE:
             raise InvalidArgumentError(f"prepare must be 'auto', 'capture' or 'inference'. Received: {prepare!r}")
         _check_options(top_k, threshold, max_frames, fps, retries, startup_retries, source_timeout, invoke_timeout)
@@ -128,6 +144,11 @@ class Stream:
         self._out: queue.Queue[StreamResult] = queue.Queue(maxsize=8)
         self._threads: list[threading.Thread] = []
         self._last_index: int | None = None
+        ident = classifier.identity
+        follow = hot_swap if hot_swap is not None else bool(ident is not None and not ident.pinned)
+        self.on_event = on_event
+        self._watcher = ModelWatcher(classifier, poll_s=poll_s) if follow and ident is not None else None
+        self.model = _model_of(classifier)
 
     # -- control ---------------------------------------------------------------------------------------------
     def start(self) -> Stream:
@@ -142,7 +163,21 @@ class Stream:
                                                             self._on_stall)))
             for t in self._threads:
                 t.start()
+            if self._watcher is not None:
+                self._watcher.start()
         return self
+
+    @property
+    def watching(self) -> bool:
+        """True when the stream follows the model store (hot swap, canary, commit or revert)."""
+        return self._watcher is not None
+
+    def check_model(self) -> bool:
+        """Look at the model store now (the CLI calls this on SIGHUP); False when the stream does not follow it."""
+        if self._watcher is None:
+            return False
+        self._watcher.check_now()
+        return True
 
     def _on_stall(self, error: StreamStalledError) -> None:
         """Called by the watchdog thread: record why, and stop waiting for the stuck thread."""
@@ -263,19 +298,20 @@ class Stream:
         if self.prepare != "capture":
             return _Item(frame)
         t = time.perf_counter()
-        buffer = self.pipeline.buffers.acquire()
+        pipeline = self.pipeline  # read once: a hot swap may replace it while this frame is prepared
+        buffer = pipeline.buffers.acquire()
         try:
-            self.pipeline.prepare(frame, buffer)
+            pipeline.prepare(frame, buffer)
         except ImageError as exc:  # a frame the classifier cannot read: reported like an unreadable file
-            self.pipeline.buffers.release(buffer)
+            pipeline.buffers.release(buffer)
             self.stats.add("errors")
             return exc
-        return _Item(frame, buffer, time.perf_counter() - t)
+        return _Item(frame, buffer, time.perf_counter() - t, pipeline)
 
     def _recycle(self, item: Any) -> None:
-        """Hand a dropped or consumed item's staging buffer back to the pool."""
+        """Hand a dropped or consumed item's staging buffer back to the pool it came from."""
         if isinstance(item, _Item) and item.tensor is not None:
-            self.pipeline.buffers.release(item.tensor)
+            (item.pipeline or self.pipeline).buffers.release(item.tensor)
 
     def _count_gap(self, frame: Frame) -> None:
         self.stats.add("captured")
@@ -305,36 +341,76 @@ class Stream:
                     item = self._channel.get()
                 except Closed:
                     break
+                self._swap_if_ready()
                 self._clock.begin("invoke", "invoke()")
                 try:
-                    result = self._classify(item)
+                    result = self._classify_or_report(item)
                 finally:
                     self._clock.end("invoke")
                 if isinstance(item, _Item):
                     self.stats.record(result.latency_ms)
-                self._emit(result)
+                    if self._watcher is not None and result.error is None:
+                        self._watcher.observe(result, item.frame)
+                self._emit(self._with_events(result))
                 if self.max_frames is not None and self.stats.frames >= self.max_frames:
                     break
         except BaseException as exc:
             self.error = exc
         finally:
             self._stop.set()
+            if self._watcher is not None:
+                self._watcher.stop()
+
+    def _swap_if_ready(self) -> None:
+        """Between two frames: take the new classifier the watcher built and warmed, if there is one."""
+        if self._watcher is None:
+            return
+        new = self._watcher.take(self.classifier)
+        if new is not None:
+            self.classifier, self.pipeline, self.channels = new, new.pipeline, new.channels
+            self.model = _model_of(new)
+
+    def _with_events(self, result: StreamResult) -> StreamResult:
+        if self._watcher is None:
+            return result
+        events = self._watcher.events()
+        if not events:
+            return result
+        if self.on_event is not None:
+            for event in events:
+                self.on_event(event)
+        return dataclasses.replace(result, events=events)
+
+    def _classify_or_report(self, item: _Item | ImageError) -> StreamResult:
+        """Classify; a model error on a version the store can revert becomes an error result, not the end."""
+        try:
+            return self._classify(item)
+        except ModelFormatError as exc:
+            if self._watcher is None or not isinstance(item, _Item) or not self._watcher.failed(exc):
+                raise
+            self.stats.add("errors")
+            log.warning("%s", exc)
+            frame = item.frame
+            return StreamResult(frame.index, time.time(), (), (time.monotonic() - frame.timestamp) * 1000.0,
+                                frame.source, error=str(exc), model=self.model)
 
     def _classify(self, item: _Item | ImageError) -> StreamResult:
         if not isinstance(item, _Item):
-            return StreamResult(-1, time.time(), (), 0.0, self.source.name, error=str(item))
+            return StreamResult(-1, time.time(), (), 0.0, self.source.name, error=str(item), model=self.model)
         frame = item.frame
-        if item.tensor is not None:
+        if item.tensor is not None and item.pipeline is self.pipeline:
             try:
                 prediction = self.pipeline.run_prepared(item.tensor, self.top_k, self.threshold, item.preprocess_s)
             finally:
                 self._recycle(item)
-        else:
+        else:  # not prepared, or prepared for the model a hot swap just replaced: straight into this one
+            self._recycle(item)
             prediction = self.pipeline.run(frame, self.top_k, self.threshold)
         now = time.monotonic()
         return StreamResult(frame.index, time.time() - (now - frame.timestamp), tuple(prediction.results),
                             (now - frame.timestamp) * 1000.0, frame.source,
-                            frame=frame if self.keep_frames else None, timings=prediction.timings.to_dict())
+                            frame=frame if self.keep_frames else None, timings=prediction.timings.to_dict(),
+                            model=self.model)
 
     def _emit(self, result: StreamResult) -> None:
         if self.on_result is not None:
@@ -346,6 +422,13 @@ class Stream:
                 return
             except queue.Full:
                 continue
+
+
+def _model_of(classifier: Classifier) -> dict[str, Any]:
+    """What results say about the model: the store's name and version, or a file's stem (version unknown)."""
+    if classifier.identity is not None:
+        return classifier.identity.to_dict()
+    return {"name": Path(str(classifier.model_path)).stem, "version": None}
 
 
 def _check_options(top_k: int, threshold: float, max_frames: int | None, fps: float | None,

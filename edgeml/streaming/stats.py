@@ -31,6 +31,12 @@ class StreamResult:
         error: Why the item was not classified (e.g. a corrupt image file), else None.
         frame: The frame itself, kept only when the stream was asked to (``keep_frames=True``, for a preview).
         timings: Milliseconds per classifier stage (``preprocess``, ``invoke``, ...) when the classifier reports them.
+        model: Which model classified it: ``{"name": ..., "version": ...}`` (a store model's name and integer
+            version from its signed manifest; for a plain file, its stem and None).
+        events: What changed in the model store since the previous result, e.g. ``{"event": "model_swapped",
+            "model": "kiosk", "previous": 2, "version": 3}`` (``model_committed``, ``model_reverted``,
+            ``model_load_failed``, ``canary_started``, ``canary_promoted``, ``canary_rejected`` with ``figures``):
+            what a results sink publishes.
     """
 
     index: int
@@ -41,15 +47,22 @@ class StreamResult:
     error: str | None = None
     frame: Frame | None = field(default=None, repr=False, compare=False)
     timings: dict[str, float] = field(default_factory=dict, compare=False)
+    model: dict[str, Any] | None = field(default=None, compare=False)
+    events: tuple[dict[str, Any], ...] = field(default=(), compare=False)
 
     def to_dict(self) -> dict[str, Any]:
-        """Return the JSON line the CLI prints: ``frame``, ``timestamp``, ``results``, ``latency_ms`` (+ ``error``)."""
+        """Return the JSON line the CLI prints: ``frame``, ``timestamp``, ``results``, ``latency_ms``, ``model``
+        (+ ``error``, ``timings_ms``, ``events``)."""
         d: dict[str, Any] = {"frame": self.index, "timestamp": round(self.timestamp, 6),
                              "results": [r.to_dict() for r in self.results], "latency_ms": round(self.latency_ms, 3)}
+        if self.model is not None:
+            d["model"] = self.model
         if self.error is not None:
             d["error"] = self.error
         if self.timings:
             d["timings_ms"] = {k: round(v, 3) for k, v in self.timings.items()}
+        if self.events:
+            d["events"] = list(self.events)
         return d
 
 

@@ -8,11 +8,11 @@ import sys
 import edgeml
 
 EXPECTED = [
-    "BoardProfileError", "Classification", "Classifier", "CompilerNotFoundError", "ConversionError",
+    "BoardProfileError", "BundleError", "Classification", "Classifier", "CompilerNotFoundError", "ConversionError",
     "EdgeTpuError", "EdgemlError", "Frame", "ImageError", "InterpreterUnavailableError", "InvalidArgumentError",
     "InvalidSourceError", "LabelsError", "MissingDependencyError", "ModelCompatibilityError", "ModelFile",
     "ModelFormatError", "ModelNotFoundError", "Preprocessing", "RunSettings", "ServiceConfigError", "SourceError",
-    "StreamStalledError", "TensorSpec", "Verification", "__version__", "load_image", "read_labels",
+    "StoreError", "StreamStalledError", "TensorSpec", "Verification", "__version__", "load_image", "read_labels",
     "resolve_settings", "stream", "verify_model",
 ]
 

@@ -6,7 +6,7 @@ the reader accepts only what :func:`create_bundle` writes, so that **every byte*
 
 - each 512-byte header must be exactly the header edgeml writes for that member (name, size, mode 0644, owner 0,
   the manifest's time; its checksum included), so a changed header byte is refused, not ignored;
-- members are contiguous and each one's padding is zero; after the end-of-archive block, only zeros to the end;
+- members are contiguous and each one's padding is zero; the file ends right after its two end-of-archive blocks;
 - only regular files with flat names (no symlink, hard link, device, folder, ``..`` or ``/``), each listed in the
   manifest with its size and SHA-256, none twice, none missing;
 - the signature is checked against the store's trusted keys before any file is unpacked, and the sizes declared in
@@ -246,12 +246,12 @@ def _members(f: BinaryIO, label: str) -> Iterator[tuple[str, int, Any]]:
 
 
 def _zeros_to_end(f: BinaryIO, offset: int, label: str) -> None:
+    """After the last member: exactly the two zero blocks :func:`create_bundle` writes, then the end of the file."""
     f.seek(offset)
-    while chunk := f.read(_CHUNK):
-        if chunk.count(0) != len(chunk):
-            raise BundleError(f"{label!r} has bytes after its end-of-archive block (a changed byte, or something "
-                              "appended). Copy it again.")
-        offset += len(chunk)
+    tail = f.read(2 * BLOCK + 1)
+    if tail != bytes(2 * BLOCK):
+        raise BundleError(f"{label!r} does not end with its end-of-archive blocks (a changed byte, something appended, "
+                          "or a cut copy). Copy it again.")
 
 
 class _Window:

@@ -85,7 +85,7 @@ def activate_locked(layout: StoreLayout, name: str, version: int, state: ModelSt
     _save(layout, name, state, "activate:state")
     _point(layout, name, version)
     checkpoint("activate:pointer")
-    log.info("%s %d activated (%s); previous %s", name, version,
+    log.debug("%s %d activated (%s); previous %s", name, version,
              "committed" if version == state.committed else "pending until its health window", current)
 
 
@@ -123,7 +123,7 @@ def rollback(layout: StoreLayout, name: str) -> int:
         state.record("rolled-back", target, previous=current)
         _save(layout, name, state, "rollback:state")
         _point(layout, name, target)
-    log.info("%s rolled back from %s to %d (committed)", name, current, target)
+    log.debug("%s rolled back from %s to %d (committed)", name, current, target)
     return target
 
 

@@ -133,7 +133,7 @@ def install(layout: StoreLayout, source: str | os.PathLike[str], *, activate: bo
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
     how = f"signed by {unpacked.key_id}" if unpacked.key_id else "UNSIGNED (--allow-unsigned)"
-    log.info("installed %s %d (%s)%s", manifest.name, manifest.version, how, "; activated" if activate else "")
+    log.debug("installed %s %d (%s)%s", manifest.name, manifest.version, how, "; activated" if activate else "")
     return Installed(manifest, target, unpacked.key_id, checks, activate)
 
 

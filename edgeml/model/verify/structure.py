@@ -208,7 +208,7 @@ class View:
         s, lv = _schema(), self.layout.levels[self.level + 1]
         above = self.layout.levels[self.level]
         mask = (above.tid[lv.parent_row] == s.tid[self.type]) & (lv.via == s.column[self.type][via])
-        return [s.types[t] for t in np.unique(lv.tid[mask]).tolist()]
+        return [s.types[t] for t in np.flatnonzero(np.bincount(lv.tid[mask])).tolist()]  # np.unique imports numpy.ma
 
     def child(self, type_: str, via: str) -> View:
         """The ``type_`` tables reached from these rows through field ``via`` (one level down)."""

@@ -19,7 +19,10 @@ Every error derives from :class:`EdgemlError` and also from the built-in excepti
     │                                                     runtime version; ``.reason`` says which
     ├── CompilerNotFoundError     (+ FileNotFoundError)   edgetpu_compiler is not installed (host side)
     ├── BoardProfileError         (+ ValueError)          unknown board name, or a boards/*.toml that is invalid
-    └── ServiceConfigError        (+ ValueError)          a kiosk service that cannot be written as asked
+    ├── ServiceConfigError        (+ ValueError)          a kiosk service that cannot be written as asked
+    ├── LearnError                (+ ValueError)          on-device learning: no embedding model, a label with no
+    │                                                     examples, unreadable stored examples
+    └── IndexFileError            (+ ValueError)          a similarity index that is corrupt or of another dimension
 """
 
 from __future__ import annotations
@@ -33,8 +36,10 @@ __all__ = [
     "ImageError",
     "InterpreterUnavailableError",
     "InvalidArgumentError",
+    "IndexFileError",
     "InvalidSourceError",
     "LabelsError",
+    "LearnError",
     "MissingDependencyError",
     "ModelCompatibilityError",
     "ModelFormatError",
@@ -116,3 +121,11 @@ class SourceError(EdgemlError, OSError):
 
 class InvalidSourceError(EdgemlError, ValueError):
     """A source string names an unknown scheme or carries an invalid option."""
+
+
+class LearnError(EdgemlError, ValueError):
+    """Learning on the device cannot go on: no embedding model, a label with no examples, unreadable examples."""
+
+
+class IndexFileError(EdgemlError, ValueError):
+    """A similarity index file is corrupt, or its vectors have another dimension than the embedding model's."""

@@ -68,6 +68,8 @@ class ServiceSpec:
 
 
 def render_unit(spec: ServiceSpec) -> str:
+    from edgeml.store import SERVICE_STORE
+
     """Return the systemd unit text for ``spec``."""
     out = f"append:{spec.output}" if spec.output else "journal"
     protect = f"ReadWritePaths={Path(spec.output).parent}\n" if spec.output else ""
@@ -89,6 +91,9 @@ RestartSec=5
 WatchdogSec={spec.watchdog_s}
 TimeoutStartSec=120
 Environment=PYTHONUNBUFFERED=1
+Environment=EDGEML_STORE={SERVICE_STORE}
+StateDirectory=edgeml
+StateDirectoryMode=0700
 StandardOutput={out}
 StandardError=journal
 SyslogIdentifier={spec.name}

@@ -9,10 +9,11 @@ import edgeml
 
 EXPECTED = [
     "BoardProfileError", "Classification", "Classifier", "CompilerNotFoundError", "ConversionError",
-    "EdgeTpuError", "EdgemlError", "Frame", "ImageError", "InterpreterUnavailableError", "InvalidArgumentError",
-    "InvalidSourceError", "LabelsError", "MissingDependencyError", "ModelCompatibilityError", "ModelFile",
+    "EdgeTpuError", "EdgemlError", "Embedder", "Embedding", "Frame", "ImageError", "Index", "IndexFileError",
+    "InterpreterUnavailableError", "InvalidArgumentError", "InvalidSourceError", "LabelsError", "LearnError",
+    "MissingDependencyError", "ModelCompatibilityError", "ModelFile",
     "ModelFormatError", "ModelNotFoundError", "Preprocessing", "RunSettings", "ServiceConfigError", "SourceError",
-    "TensorSpec", "__version__", "load_image", "read_labels", "resolve_settings", "stream",
+    "TensorSpec", "__version__", "cosine_similarity", "load_image", "read_labels", "resolve_settings", "stream",
 ]
 
 

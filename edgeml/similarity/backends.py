@@ -1,0 +1,78 @@
+"""Search backends of :class:`edgeml.Index`: exact (numpy, blockwise) and approximate (usearch HNSW, optional)."""
+
+from __future__ import annotations
+
+import importlib.util
+from typing import Any
+
+import numpy as np
+
+from edgeml._optional import require
+
+__all__ = ["UsearchGraph", "exact_search", "usearch_available"]
+
+_BLOCK = 32768  # rows converted to float32 at a time: bounded memory for float16/int8 storage
+_USEARCH_DTYPES = {"float32": "f32", "float16": "f16", "int8": "i8"}
+
+
+def usearch_available() -> bool:
+    """Return True when the ``usearch`` package can be imported (the ``[ann]`` extra)."""
+    return importlib.util.find_spec("usearch") is not None
+
+
+def exact_search(vectors: np.ndarray, queries: np.ndarray, k: int, scale: float = 1.0
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """Return ``(rows, scores)``, each ``(q, k)``, of the ``k`` highest dot products, best first.
+
+    Args:
+        vectors: ``(n, D)`` stored unit vectors (float32, float16, or int8 at ``scale``).
+        queries: float32 unit ``(q, D)``.
+        k: Hits per query (<= n).
+        scale: What stored values were multiplied by (127 for int8).
+    """
+    n = len(vectors)
+    if vectors.dtype == np.float32:
+        sims = queries @ vectors.T
+    else:
+        sims = np.empty((len(queries), n), np.float32)
+        for start in range(0, n, _BLOCK):
+            block = vectors[start:start + _BLOCK].astype(np.float32)
+            sims[:, start:start + len(block)] = queries @ block.T
+    if scale != 1.0:
+        sims /= np.float32(scale)
+    every = np.broadcast_to(np.arange(n), (len(queries), n))
+    part = np.argpartition(-sims, k - 1, axis=1)[:, :k] if k < n else every
+    top = np.take_along_axis(sims, part, axis=1)
+    order = np.argsort(-top, axis=1, kind="stable")
+    return np.take_along_axis(part, order, axis=1), np.take_along_axis(top, order, axis=1)
+
+
+class UsearchGraph:
+    """usearch's HNSW graph over the index's rows (keys are row numbers), cosine metric."""
+
+    def __init__(self, dimension: int, dtype: str, graph: Any = None) -> None:
+        usearch_index = require("usearch.index", "approximate nearest-neighbour search")
+        self._graph = graph if graph is not None else usearch_index.Index(
+            ndim=dimension, metric="cos", dtype=_USEARCH_DTYPES[dtype], connectivity=16, expansion_add=128,
+            expansion_search=64)
+        self.dtype = dtype
+
+    @classmethod
+    def restore(cls, data: bytes, dimension: int, dtype: str) -> UsearchGraph:
+        usearch_index = require("usearch.index", "approximate nearest-neighbour search")
+        return cls(dimension, dtype, usearch_index.Index.restore(bytearray(data)))
+
+    def add(self, rows: np.ndarray, vectors: np.ndarray) -> None:
+        values = vectors.astype(np.float32) / 127.0 if self.dtype == "int8" else vectors
+        self._graph.add(rows.astype(np.uint64), values, threads=0)
+
+    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        found = self._graph.search(queries, k, threads=0)
+        keys = np.asarray(found.keys, np.int64).reshape(len(queries), -1)
+        distances = np.asarray(found.distances, np.float32).reshape(len(queries), -1)
+        for i, c in enumerate(np.asarray(found.counts).reshape(-1)):  # fewer hits than k: mark the rest
+            keys[i, int(c):] = -1
+        return keys, 1.0 - distances
+
+    def save(self) -> bytes:
+        return bytes(self._graph.save())

@@ -78,8 +78,8 @@ def _check_inputs(args: argparse.Namespace) -> None:
 
 
 def run_add(args: argparse.Namespace) -> int:
-    _check_inputs(args)
     session = _session(args)
+    _check_inputs(args)
     try:
         before = session.examples.get(args.label)
         if args.source:
@@ -155,8 +155,8 @@ def run_predict(args: argparse.Namespace) -> int:
     from edgeml.learn.gate import Gate
     from edgeml.postprocess import Classification
 
-    _check_inputs(args)
     session = _session(args)
+    _check_inputs(args)
     head = session.head(args.method)
     gate = Gate(args.min_score, args.consensus)
     items = embed_source(session.embedder, args.source, args.frames) if args.source else \

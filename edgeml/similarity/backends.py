@@ -54,7 +54,7 @@ class UsearchGraph:
         usearch_index = require("usearch.index", "approximate nearest-neighbour search")
         self._graph = graph if graph is not None else usearch_index.Index(
             ndim=dimension, metric="cos", dtype=_USEARCH_DTYPES[dtype], connectivity=16, expansion_add=128,
-            expansion_search=64)
+            expansion_search=128)
         self.dtype = dtype
 
     @classmethod
@@ -63,14 +63,16 @@ class UsearchGraph:
         return cls(dimension, dtype, usearch_index.Index.restore(bytearray(data)))
 
     def add(self, rows: np.ndarray, vectors: np.ndarray) -> None:
-        values = vectors.astype(np.float32) / 127.0 if self.dtype == "int8" else vectors
-        self._graph.add(rows.astype(np.uint64), values, threads=0)
+        """Add stored vectors (int8 ones as they are: usearch takes pre-quantised int8, no float copy)."""
+        self._graph.add(rows.astype(np.uint64), vectors, threads=0)
 
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         found = self._graph.search(queries, k, threads=0)
         keys = np.asarray(found.keys, np.int64).reshape(len(queries), -1)
         distances = np.asarray(found.distances, np.float32).reshape(len(queries), -1)
-        for i, c in enumerate(np.asarray(found.counts).reshape(-1)):  # fewer hits than k: mark the rest
+        # One query gives usearch's Matches (as many keys as hits), several its BatchMatches (k keys, counts).
+        counts = [len(found.keys)] if len(queries) == 1 else np.asarray(found.counts).reshape(-1)
+        for i, c in enumerate(counts):  # fewer hits than k: mark the rest
             keys[i, int(c):] = -1
         return keys, 1.0 - distances
 

@@ -70,11 +70,12 @@ def main(argv: list[str] | None = None) -> int:
         index = Index(args.dim, dtype=dtype, backend="exact")
         t0 = time.perf_counter()
         offset = 0
-        first = None
+        firsts: list[np.ndarray] = []
         for chunk in mixture(rng, centres, size, args.noise):
             index.add_many([str(i) for i in range(offset, offset + len(chunk))], chunk)
             offset += len(chunk)
-            first = chunk if first is None else first
+            firsts = firsts or [chunk]
+        first = firsts[0]
         store_s = time.perf_counter() - t0
         near = first[rng.choice(len(first), args.queries, replace=False)]
         near = near + rng.normal(0, 0.25 * args.noise / np.sqrt(args.dim), near.shape)

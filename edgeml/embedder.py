@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -97,6 +97,8 @@ class Embedder(ImageModel):
     def run(self, image: ImageInput | Frame) -> Prediction:
         """Embed ``image`` and time each stage; ``prediction.results[0]`` is the :class:`Embedding`.
 
+        (:class:`Prediction` types its results as classes; here the one result is an :class:`Embedding`.)
+
         Args:
             image: A :class:`~edgeml.frame.Frame` in any format, a path, a ``PIL.Image`` or a uint8 array
                 ``(H, W)``, ``(H, W, 3)`` RGB or ``(H, W, 4)`` RGBA, any size.
@@ -110,8 +112,7 @@ class Embedder(ImageModel):
 
     def embedding(self, image: ImageInput | Frame) -> Embedding:
         """Return ``image``'s :class:`Embedding`: the float32 vector and the raw (int8) values with their scale."""
-        result: Embedding = self.run(image).results[0]
-        return result
+        return cast(Embedding, self.run(image).results[0])
 
     def embed(self, image: ImageInput | Frame) -> np.ndarray:
         """Return ``image``'s embedding, dequantized: float32 ``(D,)`` (unit length for a normalised model)."""
@@ -119,8 +120,7 @@ class Embedder(ImageModel):
 
     def decode(self, output: np.ndarray) -> Embedding:
         """Return the :class:`Embedding` of a raw output tensor from :meth:`invoke`."""
-        result: Embedding = self.pipeline.decoder(output, 1, 0.0)[0]
-        return result
+        return cast(Embedding, self.pipeline.decoder(output, 1, 0.0)[0])
 
     def __repr__(self) -> str:
         return (f"Embedder({str(self.model_path)!r}, input={self.input.dtype_name}{list(self.input.shape)}, "

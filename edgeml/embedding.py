@@ -49,7 +49,7 @@ class Embedding:
 class EmbeddingDecoder:
     """Raw output tensor → :class:`Embedding` (a one-item list, as :class:`~edgeml.pipeline.Pipeline` expects).
 
-    ``top_k`` and ``threshold`` are accepted for the pipeline's one call signature and ignored.
+    ``k`` and ``threshold`` are accepted for the pipeline's one call signature and ignored.
     """
 
     def __init__(self, spec: TensorSpec) -> None:
@@ -57,7 +57,7 @@ class EmbeddingDecoder:
         self._scale = float(spec.scale) if spec.quantized else 1.0
         self._zero_point = int(spec.zero_point) if spec.quantized else 0
 
-    def __call__(self, output: np.ndarray, top_k: int = 1, threshold: float = 0.0) -> list[Embedding]:
+    def __call__(self, output: np.ndarray, k: int = 1, threshold: float = 0.0) -> list[Embedding]:
         raw = np.array(output, copy=True).reshape(-1)  # the interpreter's buffer is reused by the next invoke()
         if self.spec.quantized:
             vector = ((raw.astype(np.int32) - self._zero_point) * np.float32(self._scale)).astype(np.float32)

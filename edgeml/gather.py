@@ -10,10 +10,12 @@ import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 
 from edgeml.embedder import Embedder
+from edgeml.embedding import Embedding
 from edgeml.errors import ImageError, InvalidArgumentError
 from edgeml.image import find_images
 
@@ -71,4 +73,5 @@ def embed_source(embedder: Embedder, source: str, frames: int) -> Iterator[Embed
         for result in results:
             if result.error is not None or not result.results:
                 raise ImageError(f"{source}: frame {result.index} could not be read ({result.error}).")
-            yield Embedded(f"{source}#{result.index}", None, result.results[0].vector)
+            embedding = cast(Embedding, result.results[0])  # an Embedder's stream results hold one Embedding
+            yield Embedded(f"{source}#{result.index}", None, embedding.vector)

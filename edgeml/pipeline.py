@@ -32,12 +32,12 @@ __all__ = ["BufferPool", "Decoder", "Pipeline"]
 
 class Decoder(Protocol):
     """Turns the raw output tensor into results: classes (:class:`edgeml.postprocess.OutputDecoder`) or an
-    embedding (:class:`edgeml.embedding.EmbeddingDecoder`, which takes no ``top_k``/``threshold``).
+    embedding (:class:`edgeml.embedding.EmbeddingDecoder`, which ignores ``k`` and ``threshold``).
 
     ``output`` is a view of the interpreter's buffer, valid only during the call: copy what is kept.
     """
 
-    def __call__(self, output: np.ndarray, top_k: int, threshold: float) -> list[Any]: ...
+    def __call__(self, output: np.ndarray, k: int, threshold: float) -> list[Any]: ...
 
 
 class BufferPool:

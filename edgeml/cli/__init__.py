@@ -51,10 +51,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args, extra = parser.parse_known_args(argv)
     # argparse cannot gather one positional list split by options (`learn add LABEL --model M IMAGES...`):
     # subcommands that take trailing files name the attribute ("trailing") that collects them.
-    trailing = getattr(args, "trailing", None)
+    trailing: str | None = getattr(args, "trailing", None)
     if extra and (trailing is None or any(e.startswith("-") for e in extra)):
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
-    if extra:
+    if extra and trailing is not None:
         setattr(args, trailing, [*getattr(args, trailing), *extra])
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,

@@ -34,6 +34,7 @@ class LearnSession:
         model: The embedding model (``edgeml convert ... --embedding``).
         store: The store directory; None: :func:`edgeml.store.store_dir`.
         num_threads: Interpreter threads for embedding images.
+        embedder: An :class:`Embedder` of ``model`` already open (None: opened on first use).
 
     Raises:
         LearnError: ``model`` is None (the message says how to make an embedding model).
@@ -41,12 +42,12 @@ class LearnSession:
     """
 
     def __init__(self, model: ModelInput | None, store: str | os.PathLike[str] | None = None,
-                 num_threads: int | None = None) -> None:
+                 num_threads: int | None = None, embedder: Embedder | None = None) -> None:
         if model is None:
             raise LearnError(f"Learning needs an embedding model: pass --model EMBEDDING.tflite. {EMBEDDING_HINT}")
         self.file = as_model_file(model)
         self._threads = num_threads
-        self._embedder: Embedder | None = None
+        self._embedder: Embedder | None = embedder
         dimension = self.file.metadata.info.get("embedding", {}).get("dimension")
         self.examples = ExampleStore(self.file, int(dimension or self.embedder.dimension), store)
 

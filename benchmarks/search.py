@@ -58,6 +58,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--dtype", nargs="+", default=["float32", "float32", "int8"],
                         help="storage per size (default: float32, float32, int8)")
+    parser.add_argument("--expansion", type=int, nargs="+", default=[64, 128, 256, 512],
+                        help="HNSW search expansions to sweep (recall vs latency, on stderr and in --save)")
+    parser.add_argument("--report", type=int, default=256, help="the expansion the table reports (default 256, "
+                        "edgeml.Index's default)")
     parser.add_argument("--save", help="append one JSON line per size here")
     args = parser.parse_args(argv)
     rng = np.random.default_rng(0)
@@ -85,6 +89,15 @@ def main(argv: list[str] | None = None) -> int:
         t0 = time.perf_counter()
         index.build()
         build_s = time.perf_counter() - t0
+        sweep = {}
+        for expansion in args.expansion:  # the graph is built once; only the search effort changes
+            index.expansion = expansion
+            t, hits = measure(index, queries, k)
+            sweep[expansion] = (statistics.median(t), statistics.mean(
+                len(set(a) & set(e)) / k for a, e in zip(hits, exact_hits, strict=False)))
+            print(f"  expansion {expansion:4d}: p50 {1000 * sweep[expansion][0]:.2f} ms, recall@10 "
+                  f"{sweep[expansion][1]:.3f}", file=sys.stderr, flush=True)
+        index.expansion = args.expansion[-1] if args.report is None else args.report
         ann_t, ann_hits = measure(index, queries, k)
         recall = statistics.mean(len(set(a) & set(e)) / k for a, e in zip(ann_hits, exact_hits, strict=False))
         with tempfile.TemporaryDirectory() as tmp:
@@ -94,6 +107,8 @@ def main(argv: list[str] | None = None) -> int:
                "exact_p95_ms": 1000 * float(np.percentile(exact_t, 95)),
                "hnsw_p50_ms": 1000 * statistics.median(ann_t), "hnsw_p95_ms": 1000 * float(np.percentile(ann_t, 95)),
                "recall_at_10": recall, "store_s": store_s, "hnsw_build_s": build_s, "file_mb": file_mb,
+               "expansion": index.expansion, "sweep": {str(e): {"p50_ms": 1000 * t, "recall_at_10": r}
+                                                         for e, (t, r) in sweep.items()},
                "loadavg": os.getloadavg()[0]}
         print(f"{size:9d} {dtype:>7} {row['exact_p50_ms']:9.2f}ms {row['hnsw_p50_ms']:8.2f}ms "
               f"{row['hnsw_p95_ms']:8.2f}ms {recall:9.3f} {build_s:8.1f} {file_mb:8.0f}", flush=True)

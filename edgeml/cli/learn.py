@@ -94,21 +94,19 @@ def run_add(args: argparse.Namespace) -> int:
 
 
 def run_list(args: argparse.Namespace) -> int:
-    from edgeml.learn.examples import ExampleStore
+    import numpy as np
+
+    from edgeml.learn.examples import LEARNED, ExampleStore, model_key
+    from edgeml.model import ModelFile
     from edgeml.store import store_dir
 
-    root = store_dir(args.store) / "learned"
+    root = store_dir(args.store) / LEARNED
+    only = model_key(ModelFile.open(args.model)) if args.model is not None else None
     rows = []
     for key, info in ExampleStore.models(args.store):
-        if args.model is not None:
-            from edgeml.learn.examples import model_key
-            from edgeml.model import ModelFile
-
-            if key != model_key(ModelFile.open(args.model)):
-                continue
+        if only is not None and key != only:
+            continue
         for label, f in ExampleStore.label_files(root / key):
-            import numpy as np
-
             with np.load(f, allow_pickle=False) as data:
                 count = int(data["vectors"].shape[0])
             rows.append({"label": label, "examples": count, "model": info.get("name"), "key": key})

@@ -28,7 +28,7 @@ from edgeml.errors import InvalidArgumentError, LearnError
 from edgeml.model import ModelFile
 from edgeml.store import private_dir, store_dir
 
-__all__ = ["ExampleStore", "LabelExamples", "model_key"]
+__all__ = ["LEARNED", "ExampleStore", "LabelExamples", "forget_everywhere", "model_key"]
 
 LEARNED = "learned"
 _MODEL_JSON = "model.json"

@@ -50,17 +50,27 @@ def exact_search(vectors: np.ndarray, queries: np.ndarray, k: int, scale: float 
 class UsearchGraph:
     """usearch's HNSW graph over the index's rows (keys are row numbers), cosine metric."""
 
-    def __init__(self, dimension: int, dtype: str, graph: Any = None) -> None:
+    def __init__(self, dimension: int, dtype: str, graph: Any = None, expansion: int = 128) -> None:
         usearch_index = require("usearch.index", "approximate nearest-neighbour search")
         self._graph = graph if graph is not None else usearch_index.Index(
             ndim=dimension, metric="cos", dtype=_USEARCH_DTYPES[dtype], connectivity=16, expansion_add=128,
-            expansion_search=128)
+            expansion_search=expansion)
+        self._graph.expansion_search = expansion
         self.dtype = dtype
 
+    @property
+    def expansion(self) -> int:
+        """Candidates kept while searching (usearch's ``expansion_search``): higher is slower and finds more."""
+        return int(self._graph.expansion_search)
+
+    @expansion.setter
+    def expansion(self, value: int) -> None:
+        self._graph.expansion_search = int(value)
+
     @classmethod
-    def restore(cls, data: bytes, dimension: int, dtype: str) -> UsearchGraph:
+    def restore(cls, data: bytes, dimension: int, dtype: str, expansion: int = 128) -> UsearchGraph:
         usearch_index = require("usearch.index", "approximate nearest-neighbour search")
-        return cls(dimension, dtype, usearch_index.Index.restore(bytearray(data)))
+        return cls(dimension, dtype, usearch_index.Index.restore(bytearray(data)), expansion)
 
     def add(self, rows: np.ndarray, vectors: np.ndarray) -> None:
         """Add stored vectors (int8 ones as they are: usearch takes pre-quantised int8, no float copy)."""

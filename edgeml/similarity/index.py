@@ -34,6 +34,7 @@ __all__ = ["ANN_THRESHOLD", "BACKENDS", "DTYPES", "Hit", "Index"]
 FORMAT, VERSION = "edgeml-index", 1
 DTYPES = ("float32", "float16", "int8")
 BACKENDS = ("auto", "exact", "usearch")
+DEFAULT_EXPANSION = 256  # recall@10 >= 0.95 up to 1M vectors in benchmarks/search.py
 ANN_THRESHOLD = 50_000  # below this, numpy's exact search is as fast as the graph and needs no build
 _INT8_SCALE = 127.0
 
@@ -68,17 +69,21 @@ class Index:
         backend: ``"auto"`` (exact below :data:`ANN_THRESHOLD` vectors, usearch above when installed),
             ``"exact"`` or ``"usearch"``.
         model: ``{"name": ..., "sha256": ...}`` of the embedding model the vectors came from (recorded in the file).
+        expansion: HNSW candidates kept per search (usearch's ``expansion_search``; more: slower, higher recall).
     """
 
     def __init__(self, dimension: int, *, dtype: str = "float32", backend: str = "auto",
-                 model: Mapping[str, Any] | None = None) -> None:
+                 model: Mapping[str, Any] | None = None, expansion: int = DEFAULT_EXPANSION) -> None:
         if isinstance(dimension, bool) or not isinstance(dimension, (int, np.integer)) or dimension < 1:
             raise InvalidArgumentError(f"dimension must be an integer >= 1. Received: {dimension!r}")
         if dtype not in DTYPES:
             raise InvalidArgumentError(f"dtype must be one of {', '.join(DTYPES)}. Received: {dtype!r}")
         if backend not in BACKENDS:
             raise InvalidArgumentError(f"backend must be one of {', '.join(BACKENDS)}. Received: {backend!r}")
+        if isinstance(expansion, bool) or not isinstance(expansion, int) or expansion < 1:
+            raise InvalidArgumentError(f"expansion must be an integer >= 1. Received: {expansion!r}")
         self.dimension, self.dtype, self.backend = int(dimension), dtype, backend
+        self._expansion = expansion
         self.model: dict[str, Any] | None = dict(model) if model else None
         self._vectors = np.empty((0, self.dimension), np.dtype(dtype))
         self._ids: list[str] = []
@@ -197,9 +202,20 @@ class Index:
         return [[Hit(self._ids[r], float(s), dict(self._metadata[r])) for r, s in zip(rr, ss, strict=True) if r >= 0]
                 for rr, ss in zip(rows, scores, strict=True)]
 
+    @property
+    def expansion(self) -> int:
+        """HNSW candidates kept per search; set it to trade speed for recall without rebuilding."""
+        return self._expansion
+
+    @expansion.setter
+    def expansion(self, value: int) -> None:
+        self._expansion = int(value)
+        if self._ann is not None:
+            self._ann.expansion = self._expansion
+
     def _graph(self) -> backends.UsearchGraph:
         if self._ann is None:
-            self._ann = backends.UsearchGraph(self.dimension, self.dtype)
+            self._ann = backends.UsearchGraph(self.dimension, self.dtype, expansion=self._expansion)
             self._ann.add(np.arange(len(self)), self._vectors)
         return self._ann
 
@@ -216,7 +232,7 @@ class Index:
         p = Path(path)
         header = {"format": FORMAT, "version": VERSION, "dimension": self.dimension, "dtype": self.dtype,
                   "count": len(self), "ids": self._ids, "metadata": self._metadata, "model": self.model,
-                  "backend": self.backend}
+                  "backend": self.backend, "expansion": self._expansion}
         vectors = io.BytesIO()
         np.save(vectors, self._vectors, allow_pickle=False)
         tmp = p.with_name(p.name + ".tmp")
@@ -244,7 +260,7 @@ class Index:
             if header.get("format") != FORMAT:
                 raise ValueError("not an edgeml index")
             index = cls(int(header["dimension"]), dtype=header["dtype"], backend=backend or header.get("backend",
-                        "auto"), model=header.get("model"))
+                        "auto"), model=header.get("model"), expansion=int(header.get("expansion", DEFAULT_EXPANSION)))
             ids, metas = [str(i) for i in header["ids"]], list(header["metadata"])
             if vectors.shape != (len(ids), index.dimension) or len(metas) != len(ids) \
                     or vectors.dtype != np.dtype(index.dtype):
@@ -258,5 +274,5 @@ class Index:
         index._vectors, index._ids, index._metadata = vectors, ids, metas
         index._rows = {id_: r for r, id_ in enumerate(ids)}
         if graph is not None and backends.usearch_available():
-            index._ann = backends.UsearchGraph.restore(graph, index.dimension, index.dtype)
+            index._ann = backends.UsearchGraph.restore(graph, index.dimension, index.dtype, index.expansion)
         return index

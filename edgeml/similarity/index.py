@@ -34,7 +34,9 @@ __all__ = ["ANN_THRESHOLD", "BACKENDS", "DTYPES", "Hit", "Index"]
 FORMAT, VERSION = "edgeml-index", 1
 DTYPES = ("float32", "float16", "int8")
 BACKENDS = ("auto", "exact", "usearch")
-DEFAULT_EXPANSION = 256  # recall@10 >= 0.95 up to 1M vectors in benchmarks/search.py
+# HNSW search effort by index size, from benchmarks/search.py (recall@10 >= 0.95): 128 is enough at 100k
+# (recall 1.0 at 64 already), 1M needs 512 (256: 0.85).
+_EXPANSIONS = ((300_000, 128), (None, 512))
 ANN_THRESHOLD = 50_000  # below this, numpy's exact search is as fast as the graph and needs no build
 _INT8_SCALE = 127.0
 
@@ -69,18 +71,19 @@ class Index:
         backend: ``"auto"`` (exact below :data:`ANN_THRESHOLD` vectors, usearch above when installed),
             ``"exact"`` or ``"usearch"``.
         model: ``{"name": ..., "sha256": ...}`` of the embedding model the vectors came from (recorded in the file).
-        expansion: HNSW candidates kept per search (usearch's ``expansion_search``; more: slower, higher recall).
+        expansion: HNSW candidates kept per search (usearch's ``expansion_search``; more: slower, higher recall);
+            None: 128 below 300,000 vectors, 512 above.
     """
 
     def __init__(self, dimension: int, *, dtype: str = "float32", backend: str = "auto",
-                 model: Mapping[str, Any] | None = None, expansion: int = DEFAULT_EXPANSION) -> None:
+                 model: Mapping[str, Any] | None = None, expansion: int | None = None) -> None:
         if isinstance(dimension, bool) or not isinstance(dimension, (int, np.integer)) or dimension < 1:
             raise InvalidArgumentError(f"dimension must be an integer >= 1. Received: {dimension!r}")
         if dtype not in DTYPES:
             raise InvalidArgumentError(f"dtype must be one of {', '.join(DTYPES)}. Received: {dtype!r}")
         if backend not in BACKENDS:
             raise InvalidArgumentError(f"backend must be one of {', '.join(BACKENDS)}. Received: {backend!r}")
-        if isinstance(expansion, bool) or not isinstance(expansion, int) or expansion < 1:
+        if expansion is not None and (isinstance(expansion, bool) or not isinstance(expansion, int) or expansion < 1):
             raise InvalidArgumentError(f"expansion must be an integer >= 1. Received: {expansion!r}")
         self.dimension, self.dtype, self.backend = int(dimension), dtype, backend
         self._expansion = expansion
@@ -195,7 +198,9 @@ class Index:
             return [[] for _ in queries]
         unit = l2_normalize(queries)
         if self.active_backend() == "usearch":
-            rows, scores = self._graph().search(unit, min(k, len(self)))
+            graph = self._graph()
+            graph.expansion = self.expansion
+            rows, scores = graph.search(unit, min(k, len(self)))
         else:
             rows, scores = backends.exact_search(self._vectors, unit, min(k, len(self)),
                                                  _INT8_SCALE if self.dtype == "int8" else 1.0)
@@ -204,18 +209,18 @@ class Index:
 
     @property
     def expansion(self) -> int:
-        """HNSW candidates kept per search; set it to trade speed for recall without rebuilding."""
-        return self._expansion
+        """HNSW candidates kept per search (by size unless set); set it to trade speed for recall, no rebuild."""
+        if self._expansion is not None:
+            return self._expansion
+        return next(e for limit, e in _EXPANSIONS if limit is None or len(self) < limit)
 
     @expansion.setter
-    def expansion(self, value: int) -> None:
-        self._expansion = int(value)
-        if self._ann is not None:
-            self._ann.expansion = self._expansion
+    def expansion(self, value: int | None) -> None:
+        self._expansion = None if value is None else int(value)
 
     def _graph(self) -> backends.UsearchGraph:
         if self._ann is None:
-            self._ann = backends.UsearchGraph(self.dimension, self.dtype, expansion=self._expansion)
+            self._ann = backends.UsearchGraph(self.dimension, self.dtype, expansion=self.expansion)
             self._ann.add(np.arange(len(self)), self._vectors)
         return self._ann
 
@@ -260,7 +265,7 @@ class Index:
             if header.get("format") != FORMAT:
                 raise ValueError("not an edgeml index")
             index = cls(int(header["dimension"]), dtype=header["dtype"], backend=backend or header.get("backend",
-                        "auto"), model=header.get("model"), expansion=int(header.get("expansion", DEFAULT_EXPANSION)))
+                        "auto"), model=header.get("model"), expansion=header.get("expansion"))
             ids, metas = [str(i) for i in header["ids"]], list(header["metadata"])
             if vectors.shape != (len(ids), index.dimension) or len(metas) != len(ids) \
                     or vectors.dtype != np.dtype(index.dtype):

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from edgeml.errors import ServiceConfigError
+from edgeml.store import SERVICE_STORE
 
 __all__ = ["ServiceSpec", "default_user", "install_commands", "render_unit"]
 
@@ -68,8 +69,6 @@ class ServiceSpec:
 
 
 def render_unit(spec: ServiceSpec) -> str:
-    from edgeml.store import SERVICE_STORE
-
     """Return the systemd unit text for ``spec``."""
     out = f"append:{spec.output}" if spec.output else "journal"
     protect = f"ReadWritePaths={Path(spec.output).parent}\n" if spec.output else ""

@@ -84,3 +84,10 @@ def test_unreadable_examples_file_is_a_one_line_error_naming_the_fix(tmp_path, m
     with pytest.raises(LearnError, match="unreadable.*learn forget"):
         store.labels()
     assert os.path.exists(path)
+
+
+def test_the_kiosk_service_keeps_its_store_in_var_lib_edgeml():
+    from edgeml.service.unit import ServiceSpec, render_unit
+
+    unit = render_unit(ServiceSpec(model="/m.tflite", source="camera", user="pi"))
+    assert "Environment=EDGEML_STORE=/var/lib/edgeml" in unit and "StateDirectory=edgeml" in unit

@@ -5,6 +5,8 @@ The runtime needs numpy, Pillow and a TFLite interpreter (``ai-edge-litert``); i
 
 from edgeml._version import __version__
 from edgeml.classifier import Classifier
+from edgeml.embedder import Embedder
+from edgeml.embedding import Embedding, cosine_similarity
 from edgeml.errors import (
     BoardProfileError,
     CompilerNotFoundError,
@@ -12,10 +14,12 @@ from edgeml.errors import (
     EdgemlError,
     EdgeTpuError,
     ImageError,
+    IndexFileError,
     InterpreterUnavailableError,
     InvalidArgumentError,
     InvalidSourceError,
     LabelsError,
+    LearnError,
     MissingDependencyError,
     ModelCompatibilityError,
     ModelFormatError,
@@ -31,6 +35,7 @@ from edgeml.model import ModelFile
 from edgeml.postprocess import Classification
 from edgeml.preprocess import Preprocessing
 from edgeml.settings import RunSettings, resolve_settings
+from edgeml.similarity import Index
 from edgeml.streaming import stream
 from edgeml.tensors import TensorSpec
 
@@ -56,12 +61,17 @@ __all__ = [
     "ConversionError",
     "EdgeTpuError",
     "EdgemlError",
+    "Embedder",
+    "Embedding",
     "Frame",
     "ImageError",
+    "Index",
+    "IndexFileError",
     "InterpreterUnavailableError",
     "InvalidArgumentError",
     "InvalidSourceError",
     "LabelsError",
+    "LearnError",
     "MissingDependencyError",
     "ModelCompatibilityError",
     "ModelFile",
@@ -75,6 +85,7 @@ __all__ = [
     "TensorSpec",
     "Verification",
     "__version__",
+    "cosine_similarity",
     "load_image",
     "read_labels",
     "resolve_settings",

@@ -22,6 +22,8 @@ _INSTALL_HINTS: dict[str, tuple[str, str]] = {
     "tensorflow": ("TensorFlow (host-side conversion and training)", 'pip install "edgeml[convert]"'),
     "tqdm": ("progress bars", 'pip install "edgeml[convert]"'),
     "matplotlib": ("report plots", 'pip install "edgeml[convert]"'),
+    "flatbuffers": ("writing .tflite flatbuffers", "pip install flatbuffers (ai-edge-litert brings it)"),
+    "usearch": ("approximate nearest-neighbour search", 'pip install "edgeml[ann]"'),
 }
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from edgeml.errors import ServiceConfigError
+from edgeml.store import SERVICE_STORE
 
 __all__ = ["ServiceSpec", "default_user", "install_commands", "render_unit"]
 
@@ -89,6 +90,9 @@ RestartSec=5
 WatchdogSec={spec.watchdog_s}
 TimeoutStartSec=120
 Environment=PYTHONUNBUFFERED=1
+Environment=EDGEML_STORE={SERVICE_STORE}
+StateDirectory=edgeml
+StateDirectoryMode=0700
 StandardOutput={out}
 StandardError=journal
 SyslogIdentifier={spec.name}

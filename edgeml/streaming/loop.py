@@ -52,7 +52,7 @@ from edgeml.streaming.stats import StreamResult, StreamStats
 from edgeml.streaming.watchdog import INVOKE_TIMEOUT, SOURCE_TIMEOUT, StageClock, watch
 
 if TYPE_CHECKING:
-    from edgeml.classifier import Classifier
+    from edgeml.image_model import ImageModel
 
 __all__ = ["PREPARE", "Stream", "StreamResult", "StreamStats", "stream"]
 
@@ -76,7 +76,8 @@ class Stream:
 
     Args:
         source: A source string (see :func:`edgeml.sources.open_source`) or a :class:`FrameSource`.
-        classifier: The :class:`edgeml.Classifier` whose :class:`~edgeml.pipeline.Pipeline` runs the frames.
+        classifier: The :class:`edgeml.Classifier` (or :class:`edgeml.Embedder`: each result then holds one
+            :class:`~edgeml.embedding.Embedding`) whose :class:`~edgeml.pipeline.Pipeline` runs the frames.
         top_k: Classes per result.
         threshold: Drop classes scoring below this.
         max_frames: Stop after this many results (None: until the source ends or :meth:`stop`).
@@ -100,7 +101,7 @@ class Stream:
         source_options: Passed to ``open_source`` when ``source`` is a string.
     """
 
-    def __init__(self, source: str | FrameSource, classifier: Classifier, *, top_k: int = 5, threshold: float = 0.0,
+    def __init__(self, source: str | FrameSource, classifier: ImageModel, *, top_k: int = 5, threshold: float = 0.0,
                  max_frames: int | None = None, fps: float | None = None, retries: int | None = None,
                  startup_retries: int = STARTUP_RETRIES, source_timeout: float | None = SOURCE_TIMEOUT,
                  invoke_timeout: float | None = INVOKE_TIMEOUT, keep_frames: bool = False,
@@ -366,7 +367,7 @@ def _check_options(top_k: int, threshold: float, max_frames: int | None, fps: fl
         raise InvalidArgumentError("; ".join(problems))
 
 
-def stream(source: str | FrameSource, classifier: Classifier, **kwargs: Any) -> Stream:
+def stream(source: str | FrameSource, classifier: ImageModel, **kwargs: Any) -> Stream:
     """Return a :class:`Stream` classifying ``source`` with ``classifier``; iterate it to get results.
 
     Example::

@@ -14,7 +14,7 @@ APT_MARKERS  := /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz \
 STREAM_MODEL ?= $(BUILD)/models/efficientnet_lite0/efficientnet_lite0_int8.tflite
 
 .PHONY: demo transfer test test-runtime test-mediapipe test-arm64 lint typecheck check clean system-deps venv bench \
-        bench-stream fuzz bench-verify soak fuzz-images
+        bench-stream fuzz bench-verify soak fuzz-images bench-learn bench-search
 
 demo: venv system-deps
 	$(PY) examples/demo.py --build $(BUILD)/demo
@@ -106,6 +106,21 @@ FUZZ_IMAGES_ARGS ?= --mutants 10000
 fuzz-images: venv
 	$(PY) -m tests.imagefuzz $(FUZZ_IMAGES_ARGS) --save $(BUILD)/fuzz-images/failed --json $(BUILD)/fuzz-images/report.json
 
+# On-device learning (Fashion-MNIST few-shot accuracy, exported model vs numpy head, time to add a class and to
+# export) on the int8 EfficientNet-Lite0 embedding model at 160 px, and similarity search at 10k/100k/1M vectors.
+EMBEDDING_MODEL ?= $(BUILD)/models/embedding/efficientnet_lite0_embedding_int8.tflite
+$(EMBEDDING_MODEL):
+	$(PY) -m edgeml convert efficientnet-lite0 --embedding --input-size 160x160 --output $(dir $@)
+
+bench-learn: venv system-deps $(EMBEDDING_MODEL)
+	@mkdir -p $(BUILD)/bench
+	$(PY) benchmarks/fewshot.py --model $(EMBEDDING_MODEL) --save $(BUILD)/bench/fewshot.json
+	$(PY) benchmarks/learn_time.py --model $(EMBEDDING_MODEL)
+
+bench-search: venv
+	@mkdir -p $(BUILD)/bench
+	$(PY) benchmarks/search.py --save $(BUILD)/bench/search.jsonl
+
 lint: venv
 	$(PY) -m ruff check edgeml converters tests benchmarks examples
 
@@ -120,7 +135,7 @@ venv: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[convert,opencv,dev,pretrained,store]"
+	$(PY) -m pip install --quiet -e ".[convert,opencv,dev,pretrained,store,ann]"
 	touch $@
 
 system-deps:

@@ -125,6 +125,7 @@ def convert(
     progress: bool = True,
     greyscale_calibration_ok: bool = False,
     weight_rounding: str = "calibrated",
+    embedding: bool = False,
 ) -> ConversionResult:
     """Convert ``model`` and write ``<stem>_<mode>.tflite`` per mode (labels and metadata inside) to ``output_dir``.
 
@@ -150,6 +151,9 @@ def convert(
         weight_rounding: int8 weights: ``"calibrated"`` (default) rounds each weight up or down to minimise its
             layer's output error on the calibration images, with bias correction (:mod:`.weight_rounding`);
             ``"nearest"`` keeps TFLite's round-to-nearest.
+        embedding: Write an embedding model instead: the classifier cut at the feature vector its last Dense
+            layer reads, L2-normalised (:mod:`edgeml_converters.loading.embedding`); no labels. Its check is the
+            mean cosine similarity of each mode's embedding with the float model's.
 
     What TensorFlow, Keras and TFLite print on the way is captured, not shown (:func:`edgeml_converters.tf.quiet`):
     it is logged at DEBUG on the ``edgeml_converters.tf`` logger.
@@ -173,13 +177,15 @@ def convert(
             "int8 quantization needs calibration images: pass --calibration DIR|GLOB|FILE.npz (100-500 real images "
             "like the ones the model will see), or use --quantize float32|float16|dynamic."
         )
+    if embedding:
+        labels = None
     label_names = read_labels(labels) if labels is not None else None
     if eval_dir is not None:
         from edgeml_converters.report.accuracy import eval_set
 
         eval_set(eval_dir, label_names, eval_images)  # fail before converting, not after
     with step(f"loading {_display_name(model)}", enabled=progress):
-        loaded = loading.load(model, input_size=input_size, custom_objects=custom_objects)
+        loaded = loading.load(model, input_size=input_size, custom_objects=custom_objects, embedding=embedding)
     size = loaded.input_shape
     loading.fold_values(loading.Fold(preprocessing.mean, preprocessing.std), size[2])  # 1 or C values each
 
@@ -212,7 +218,7 @@ def convert(
             log.debug("%s top-1 agrees with the float model on %.1f%% of %d %s", mode, 100 * written.agreement,
                       written.checked_images, "held-out images" if held_out else
                       "calibration images (too few images to hold some out)")
-            if written.agreement < 0.9:
+            if written.agreement < 0.9 and loaded.task != "image_embedding":
                 note = (f"{mode} agrees with float on only {written.agreement:.0%} of {written.checked_images} "
                         "images: check --mean/--std (or --preset) match the model's training preprocessing and "
                         "that calibration images resemble real input.")
@@ -239,14 +245,30 @@ def convert(
 
 def _agreement(written: WrittenModel, loaded: Any, samples: list[calibration.Sample], prep: Preprocessing,
                color_order: str, show: bool) -> tuple[float, int]:
+    pixels = np.stack([calibration.pixels_for(s, loaded.input_shape, prep) for s in samples])
+    if loaded.task == "image_embedding":
+        return _embedding_agreement(written, loaded, pixels, prep, color_order, show), len(samples)
     from edgeml.classifier import Classifier
 
     clf = Classifier(written.path)
-    pixels = np.stack([calibration.pixels_for(s, loaded.input_shape, prep) for s in samples])
     float_top = float_top1(loaded.predict, pixels, prep, color_order)
     top = calibration.runtime_top1(clf, bar(pixels, f"{written.mode}: checking agreement", enabled=show,
                                             total=len(pixels)))
     return top1_agreement(top, float_top), len(samples)
+
+
+def _embedding_agreement(written: WrittenModel, loaded: Any, pixels: np.ndarray, prep: Preprocessing,
+                         color_order: str, show: bool) -> float:
+    """Return the mean cosine similarity of the written model's embeddings with the float model's."""
+    from edgeml.embedder import Embedder
+    from edgeml.embedding import cosine_similarity
+    from edgeml_converters.quantize.calibration import in_color_order, normalize
+
+    reference = np.asarray(loaded.predict(normalize(in_color_order(pixels, color_order), prep)), np.float32)
+    with Embedder(written.path) as embedder:
+        shown = bar(pixels, f"{written.mode}: checking embeddings", enabled=show, total=len(pixels))
+        ours = np.stack([embedder.decode(raw).vector for raw in calibration.runtime_outputs(embedder, shown)])
+    return float(np.mean(np.diag(cosine_similarity(ours, reference))))
 
 
 def _display_name(model: Any) -> str:

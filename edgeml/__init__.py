@@ -5,6 +5,8 @@ The runtime needs numpy, Pillow and a TFLite interpreter (``ai-edge-litert``); i
 
 from edgeml._version import __version__
 from edgeml.classifier import Classifier
+from edgeml.embedder import Embedder
+from edgeml.embedding import Embedding, cosine_similarity
 from edgeml.errors import (
     BoardProfileError,
     BundleError,
@@ -13,10 +15,12 @@ from edgeml.errors import (
     EdgemlError,
     EdgeTpuError,
     ImageError,
+    IndexFileError,
     InterpreterUnavailableError,
     InvalidArgumentError,
     InvalidSourceError,
     LabelsError,
+    LearnError,
     MissingDependencyError,
     ModelCompatibilityError,
     ModelFormatError,
@@ -33,6 +37,7 @@ from edgeml.model import ModelFile
 from edgeml.postprocess import Classification
 from edgeml.preprocess import Preprocessing
 from edgeml.settings import RunSettings, resolve_settings
+from edgeml.similarity import Index
 from edgeml.streaming import stream
 from edgeml.tensors import TensorSpec
 
@@ -59,12 +64,17 @@ __all__ = [
     "ConversionError",
     "EdgeTpuError",
     "EdgemlError",
+    "Embedder",
+    "Embedding",
     "Frame",
     "ImageError",
+    "Index",
+    "IndexFileError",
     "InterpreterUnavailableError",
     "InvalidArgumentError",
     "InvalidSourceError",
     "LabelsError",
+    "LearnError",
     "MissingDependencyError",
     "ModelCompatibilityError",
     "ModelFile",
@@ -79,6 +89,7 @@ __all__ = [
     "TensorSpec",
     "Verification",
     "__version__",
+    "cosine_similarity",
     "load_image",
     "read_labels",
     "resolve_settings",

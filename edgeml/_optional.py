@@ -23,6 +23,8 @@ _INSTALL_HINTS: dict[str, tuple[str, str]] = {
     "tqdm": ("progress bars", 'pip install "edgeml[convert]"'),
     "matplotlib": ("report plots", 'pip install "edgeml[convert]"'),
     "cryptography": ("Ed25519 signatures of model bundles", 'pip install "edgeml[store]"'),
+    "flatbuffers": ("writing .tflite flatbuffers", "pip install flatbuffers (ai-edge-litert brings it)"),
+    "usearch": ("approximate nearest-neighbour search", 'pip install "edgeml[ann]"'),
 }
 
 

@@ -1,4 +1,4 @@
-"""The image classifier: resolves its settings, opens the model, and runs frames through one :class:`Pipeline`."""
+"""The image classifier: an :class:`~edgeml.image_model.ImageModel` whose output decodes to the top classes."""
 
 from __future__ import annotations
 
@@ -9,19 +9,17 @@ from typing import Any
 
 import numpy as np
 
-from edgeml import postprocess, preprocess
+from edgeml import postprocess
 from edgeml.errors import InvalidArgumentError, LabelsError, ModelFormatError
 from edgeml.frame import Frame
 from edgeml.image import ImageInput
-from edgeml.interpreter.open import ModelInput, as_model_file, open_model
+from edgeml.image_model import ImageModel
+from edgeml.interpreter.open import ModelInput
 from edgeml.labels import read_labels
 from edgeml.model.metadata import ModelMetadata
-from edgeml.pipeline import Pipeline
 from edgeml.postprocess import Classification
 from edgeml.prediction import Prediction
-from edgeml.preprocess import InputPlanner, InputQuantizer, Preprocessing, to_frame
-from edgeml.settings import RunSettings, resolve_settings
-from edgeml.store.identity import StoreIdentity, is_store_ref, resolve_ref
+from edgeml.preprocess import Preprocessing, to_frame
 from edgeml.tensors import TensorSpec
 
 __all__ = ["Classifier"]
@@ -29,7 +27,7 @@ __all__ = ["Classifier"]
 ACTIVATIONS = ("softmax", "logits", "auto")
 
 
-class Classifier:
+class Classifier(ImageModel):
     """Classify images with a TFLite model.
 
     Example::
@@ -89,6 +87,8 @@ class Classifier:
         InvalidArgumentError: A setting is out of range or unknown.
     """
 
+    kind = "image classifier"
+
     def __init__(
         self,
         model: ModelInput,
@@ -111,39 +111,13 @@ class Classifier:
             labels=labels, num_threads=num_threads, preprocessing=preprocessing, output_activation=output_activation,
             backend=backend, delegates=delegates, device=device, fallback=fallback, board=board, allow=allow,
             deny=deny, strict=strict, store=store)
-        self.identity: StoreIdentity | None = None
-        if is_store_ref(model):
-            model, self.identity = resolve_ref(str(model), store, device)
         if output_activation not in (None, *ACTIVATIONS):
             raise InvalidArgumentError(f"output_activation must be 'softmax', 'logits' or 'auto'. "
                                        f"Received: {output_activation!r}")
-        asked: dict[str, Any] = dict(threads=num_threads, device=device, fallback=fallback,
-                                     preprocessing=preprocessing, board=board)
-        file = as_model_file(model)
-        file.verify()
-        if strict and file.metadata.problems:
-            raise ModelFormatError(f"{file.name!r} has damaged metadata (strict=True): {file.metadata.problems[0]}. "
-                                   "Re-run `edgeml convert` to rewrite it.")
-        settings = resolve_settings(**asked, model=file.metadata)
-        if self.identity is not None and device is None and settings.device != "cpu":  # the board's Edge TPU
-            tpu_model, _ = resolve_ref(self.identity.ref, store, settings.device)
-            file = as_model_file(tpu_model) if tpu_model != file.path else file
-        opened = open_model(file, device=settings.device, fallback=settings.fallback, num_threads=settings.threads,
-                            delegates=delegates, backend=backend)
-        if opened.model is not file:  # the CPU fallback runs the model from before edgetpu_compiler
-            settings = resolve_settings(**asked, model=opened.model.metadata)
-        self.settings: RunSettings = settings
-        self.num_threads = settings.threads
-        self.model = opened.model
-        self.model_path = opened.model_path
-        self.device, self.notes = opened.device, tuple(opened.notes)
-        self._interpreter, self._backend = opened.interpreter, opened.backend
-        self.input, self.output = self._tensors(opened.interpreter)
-        self.height, self.width, self.channels = preprocess.input_size(self.input)
+        super().__init__(model, num_threads=num_threads, preprocessing=preprocessing, backend=backend,
+                         delegates=delegates, device=device, fallback=fallback, board=board, strict=strict,
+                         store=store)
         self.num_classes = int(np.prod(self.output.shape))
-
-        self.metadata: ModelMetadata = opened.model.metadata
-        self.preprocessing: Preprocessing = settings.preprocessing
         self.output_activation = postprocess.resolve_activation(
             self.output, output_activation or self.metadata.output_activation or "auto")
         if self.output_activation not in ACTIVATIONS:
@@ -156,46 +130,32 @@ class Classifier:
                 f"{len(self.labels)} labels given but the model has {self.num_classes} classes. "
                 "Pass the labels file written with this model (one name per line, in output order)."
             )
-        quantizer = InputQuantizer.for_input(self.input, self.preprocessing, self.channels)
-        decoder = postprocess.OutputDecoder(self.output, self.labels, self.output_activation,
-                                            postprocess.label_mask(self.labels, self.num_classes, allow, deny))
-        self.pipeline = Pipeline(self._interpreter, self.input, self.output,
-                                 InputPlanner((self.height, self.width, self.channels), self.preprocessing,
-                                              quantizer), decoder)
+        self._compose(postprocess.OutputDecoder(self.output, self.labels, self.output_activation,
+                                                postprocess.label_mask(self.labels, self.num_classes, allow, deny)))
 
-    def _tensors(self, interpreter: Any) -> tuple[TensorSpec, TensorSpec]:
-        inputs, outputs = interpreter.get_input_details(), interpreter.get_output_details()
-        if len(inputs) != 1 or len(outputs) != 1:
+    def _refuse(self, metadata: ModelMetadata, name: str) -> None:
+        if metadata.info.get("task") == "image_embedding":
+            raise ModelFormatError(f"{name!r} is an embedding model (its output is a feature vector, not classes): "
+                                   "use edgeml.Embedder, or teach it classes with `edgeml learn add` and "
+                                   "`edgeml learn export`.")
+
+    def _output(self, outputs: list[TensorSpec]) -> TensorSpec:
+        if len(outputs) != 1:
             raise ModelFormatError(
-                f"{self.model.name!r} is not an image classifier: it has {len(inputs)} inputs and {len(outputs)} "
-                "outputs (expected 1 and 1). Detection or multi-head models are not supported by Classifier."
+                f"{self.model.name!r} is not an image classifier: it has {len(outputs)} outputs (expected 1). "
+                "Detection or multi-head models are not supported by Classifier."
             )
-        spec_in, spec_out = TensorSpec.from_details(inputs[0]), TensorSpec.from_details(outputs[0])
+        spec_out = outputs[0]
         if len(spec_out.shape) > 2 or (len(spec_out.shape) == 2 and spec_out.shape[0] != 1):
             raise ModelFormatError(
                 f"{self.model.name!r} output must be (1, N) class scores. Received: shape={spec_out.shape}."
             )
-        return spec_in, spec_out
+        return spec_out
 
     def reopen(self, model: ModelInput) -> Classifier:
         """Return a new Classifier for ``model`` with this one's settings (threads, device, board, preprocessing,
         allow/deny, store): what a stream builds beside the running one before a hot swap."""
         return Classifier(model, **self._options)
-
-    @property
-    def backend(self) -> str:
-        """The interpreter package in use, e.g. ``"ai_edge_litert"``."""
-        return self._backend.name
-
-    @property
-    def input_path(self) -> str:
-        """How pixel bytes become the input: ``"copy"``, ``"xor"`` (int8 bit flip) or ``"lut"`` (a table)."""
-        return self.pipeline.planner.quantizer.kind
-
-    @property
-    def interpreter(self) -> Any:
-        """The underlying TFLite ``Interpreter`` (for benchmarks and advanced use; not thread-safe)."""
-        return self._interpreter
 
     def decode(self, output: np.ndarray, top_k: int = 5, threshold: float = 0.0) -> list[Classification]:
         """Return the top classes of a raw output tensor from :meth:`invoke` (labels, allow/deny lists applied).
@@ -204,18 +164,6 @@ class Classifier:
         """
         _check_request(top_k, threshold)
         return self.pipeline.decoder(output, top_k, threshold)
-
-    def preprocess(self, image: ImageInput | Frame) -> np.ndarray:
-        """Return a new input tensor for ``image`` (path, PIL.Image, uint8 array or :class:`Frame`, any size)."""
-        return self.pipeline.prepare(to_frame(image, self.channels))
-
-    def invoke(self, tensor: np.ndarray) -> np.ndarray:
-        """Run the model on a prepared input tensor and return a copy of the raw output tensor.
-
-        Raises:
-            ModelFormatError: ``tensor`` does not match the model's input shape or dtype.
-        """
-        return self.pipeline.invoke(tensor)
 
     def scores(self, image: ImageInput | Frame) -> np.ndarray:
         """Return every class's probability, float32 ``(num_classes,)``."""
@@ -268,21 +216,9 @@ class Classifier:
             timings.update(prediction.timings.to_dict())
         return prediction.results
 
-    def close(self) -> None:
-        """Release the interpreter (and with it any delegate)."""
-        self.pipeline.close()
-        self._interpreter = None
-
-    def __enter__(self) -> Classifier:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
     def __repr__(self) -> str:
-        what = self.identity.ref if self.identity is not None else str(self.model_path)
         return (
-            f"Classifier({what!r}, input={self.input.dtype_name}{list(self.input.shape)}, "
+            f"Classifier({str(self.model_path)!r}, input={self.input.dtype_name}{list(self.input.shape)}, "
             f"classes={self.num_classes}, backend={self.backend!r}, device={self.device!r})"
         )
 

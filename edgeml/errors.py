@@ -23,8 +23,11 @@ Every error derives from :class:`EdgemlError` and also from the built-in excepti
     ├── ServiceConfigError        (+ ValueError)          a kiosk service that cannot be written as asked
     ├── BundleError               (+ ValueError)          a model bundle refused: tampered, unsigned, untrusted key,
     │                                                     unlisted file, path traversal, symlink, downgrade
-    └── StoreError                (+ OSError)             the model store cannot do it: not installed, unwritable,
-                                                          the current or committed version, a version marked bad
+    ├── StoreError                (+ OSError)             the model store cannot do it: not installed, unwritable,
+    │                                                     the current or committed version, a version marked bad
+    ├── LearnError                (+ ValueError)          on-device learning: no embedding model, a label with no
+    │                                                     examples, unreadable stored examples
+    └── IndexFileError            (+ ValueError)          a similarity index that is corrupt or of another dimension
 
 Every message is one line. Text from another library (an interpreter's, zipfile's, json's) is embedded through
 :func:`one_line`, which squashes it to one line and cuts it to :data:`FOREIGN_LIMIT` characters, so a corrupt file
@@ -42,10 +45,12 @@ __all__ = [
     "EdgeTpuError",
     "EdgemlError",
     "ImageError",
+    "IndexFileError",
     "InterpreterUnavailableError",
     "InvalidArgumentError",
     "InvalidSourceError",
     "LabelsError",
+    "LearnError",
     "MissingDependencyError",
     "ModelCompatibilityError",
     "ModelFormatError",
@@ -171,3 +176,11 @@ class StreamStalledError(EdgemlError, TimeoutError):
         super().__init__(message)
         self.stage = stage
         self.seconds = seconds
+
+
+class LearnError(EdgemlError, ValueError):
+    """Learning on the device cannot go on: no embedding model, a label with no examples, unreadable examples."""
+
+
+class IndexFileError(EdgemlError, ValueError):
+    """A similarity index file is corrupt, or its vectors have another dimension than the embedding model's."""

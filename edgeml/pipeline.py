@@ -17,18 +17,27 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
 from edgeml.errors import ModelFormatError, one_line
 from edgeml.frame import Frame
-from edgeml.postprocess import OutputDecoder
 from edgeml.prediction import Prediction, Timings
 from edgeml.preprocess import InputPlanner
 from edgeml.tensors import TensorSpec
 
-__all__ = ["BufferPool", "Pipeline"]
+__all__ = ["BufferPool", "Decoder", "Pipeline"]
+
+
+class Decoder(Protocol):
+    """Turns the raw output tensor into results: classes (:class:`edgeml.postprocess.OutputDecoder`) or an
+    embedding (:class:`edgeml.embedding.EmbeddingDecoder`, which ignores ``k`` and ``threshold``).
+
+    ``output`` is a view of the interpreter's buffer, valid only during the call: copy what is kept.
+    """
+
+    def __call__(self, output: np.ndarray, k: int, threshold: float) -> list[Any]: ...
 
 
 class BufferPool:
@@ -64,11 +73,12 @@ class Pipeline:
         input: Its input tensor.
         output: Its output tensor.
         planner: How frames become the input's values (plan cache included).
-        decoder: How the raw output becomes classes (labels, allow/deny, threshold on raw integers).
+        decoder: How the raw output becomes results (classes: labels, allow/deny, threshold on raw integers; or
+            an embedding).
     """
 
     def __init__(self, interpreter: Any, input: TensorSpec, output: TensorSpec, planner: InputPlanner,
-                 decoder: OutputDecoder) -> None:
+                 decoder: Decoder) -> None:
         self.interpreter = interpreter
         self.input, self.output = input, output
         self.planner, self.decoder = planner, decoder

@@ -71,6 +71,13 @@ def fashion_float(fashion):
 
 
 @pytest.fixture(scope="session")
+def fashion_embedding(fashion):
+    """Path of the int8 embedding model cut from the Fashion-MNIST CNN (64-d, L2-normalised; ~10 s to convert)."""
+    return _cached_or_convert(CACHE / "fashion" / "embedding" / "fashion_cnn_embedding_int8.tflite", fashion.model,
+                              calibration_dir=fashion.calibration_dir, embedding=True)
+
+
+@pytest.fixture(scope="session")
 def photos() -> dict[str, object]:
     """Real colour photos (numpy uint8 RGB) from scikit-image's bundled data: CC0 / public domain."""
     data = pytest.importorskip("skimage.data")

@@ -21,9 +21,10 @@ from edgeml_converters.tf import quietly
 PHOTO_CALIBRATION_IMAGES = 80
 
 
-def save_keras(name: str, work_dir: str | os.PathLike[str]) -> tuple[Path, Path, backbones.Pretrained]:
+def save_keras(name: str, work_dir: str | os.PathLike[str], image_size: int | None = None
+               ) -> tuple[Path, Path, backbones.Pretrained]:
     """Write ``<work_dir>/<name_with_underscores>.keras`` and ``labels.txt``; return both paths and the network."""
-    net = backbones.load_pretrained(name)
+    net = backbones.load_pretrained(name, image_size=image_size)
     work = Path(work_dir)
     work.mkdir(parents=True, exist_ok=True)
     model_path = work / f"{net.name.replace('-', '_')}.keras"
@@ -42,6 +43,7 @@ def convert_pretrained(
     quantize: str | Sequence[str] = "int8",
     max_calibration_images: int | None = None,
     progress: bool = True,
+    image_size: int | None = None,
     **options: Any,
 ) -> Any:
     """Convert pretrained backbone ``name`` into ``output_dir/<name>_<quantize>.tflite``.
@@ -54,6 +56,8 @@ def convert_pretrained(
             RGB bytes.
         max_calibration_images: Default 300 with ``calibration_dir``, else 80 of the ~110 offline photos.
         progress: Show a progress bar per long step on stderr.
+        image_size: Square input side (default: the variant's own, 224 for Lite0); the centre crop keeps the
+            reference ratio ``size / (size + 32)``.
         **options: Passed to :func:`edgeml_converters.convert.convert` (``io``, ``eval_dir``, ...); the
             backbone's own preprocessing and labels are not overridable.
 
@@ -70,7 +74,7 @@ def convert_pretrained(
 
     with tempfile.TemporaryDirectory(prefix="edgeml-pretrained-") as tmp:
         with step(f"loading {name}", enabled=progress):
-            model_path, labels_path, net = save_keras(name, tmp)
+            model_path, labels_path, net = save_keras(name, tmp, image_size)
             if calibration_dir is None:
                 calibration_dir = photos.write_folder(Path(tmp) / "photos", colour_only=True)
                 limit = max_calibration_images or PHOTO_CALIBRATION_IMAGES

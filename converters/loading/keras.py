@@ -25,7 +25,7 @@ _UNKNOWN_OBJECT = re.compile(r"(?:Could not locate (?:class|function)|Unknown (?
 
 
 def load_keras_file(p: Path, input_size: tuple[int, int] | None = None,
-                    custom_objects: dict[str, Any] | None = None) -> LoadedModel:
+                    custom_objects: dict[str, Any] | None = None, *, embedding: bool = False) -> LoadedModel:
     """Load a ``.keras`` or ``.h5`` file.
 
     Raises:
@@ -37,7 +37,7 @@ def load_keras_file(p: Path, input_size: tuple[int, int] | None = None,
         loaded = keras.models.load_model(p, compile=False, custom_objects=custom_objects)
     except Exception as exc:  # Keras raises many types for bad files; all mean the same thing here
         raise _load_error(p, exc) from exc
-    return from_keras(loaded, p.stem, input_size, p)
+    return from_keras(loaded, p.stem, input_size, p, embedding=embedding)
 
 
 def _load_error(p: Path, exc: Exception) -> ConversionError:
@@ -92,9 +92,17 @@ def _activation_of(model: Any) -> str:
     return "auto"
 
 
-def from_keras(model: Any, name: str, input_size: tuple[int, int] | None, where: Any = None) -> LoadedModel:
+def from_keras(model: Any, name: str, input_size: tuple[int, int] | None, where: Any = None, *,
+               embedding: bool = False) -> LoadedModel:
+    """Wrap a ``keras.Model`` for conversion; with ``embedding``, cut at its L2-normalised feature vector."""
     import keras
     import tensorflow as tf
+
+    if embedding:
+        from edgeml_converters.loading.embedding import embedding_model
+
+        model = embedding_model(model)
+        name = f"{name}_embedding"
 
     if len(model.inputs) != 1:
         raise ModelCompatibilityError(f"{str(where or name)!r} has {len(model.inputs)} inputs; an image "
@@ -111,6 +119,8 @@ def from_keras(model: Any, name: str, input_size: tuple[int, int] | None, where:
     def predict(batch: np.ndarray) -> np.ndarray:
         return np.asarray(model.predict(batch, verbose=0, batch_size=64))
 
+    if embedding:
+        return LoadedModel(make_converter, shape, predict, "none", name, task="image_embedding")
     return LoadedModel(make_converter, shape, predict, _activation_of(model), name)
 
 

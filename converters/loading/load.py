@@ -14,7 +14,7 @@ __all__ = ["load"]
 
 
 def load(model: Any, *, input_size: tuple[int, int] | None = None,
-         custom_objects: dict[str, Any] | None = None) -> LoadedModel:
+         custom_objects: dict[str, Any] | None = None, embedding: bool = False) -> LoadedModel:
     """Load ``model`` with its batch pinned to 1.
 
     Args:
@@ -22,6 +22,7 @@ def load(model: Any, *, input_size: tuple[int, int] | None = None,
             pretrained backbone from :mod:`edgeml_converters.backbones`, or a name it resolves).
         input_size: ``(H, W)`` for a model whose input size is not fixed (``(None, None, C)``).
         custom_objects: Classes/functions a Keras file needs to load (custom layers).
+        embedding: Cut the model at its feature vector, L2-normalised (:mod:`.embedding`).
 
     Raises:
         ModelNotFoundError: ``model`` does not exist (and no pretrained name matches).
@@ -31,7 +32,7 @@ def load(model: Any, *, input_size: tuple[int, int] | None = None,
     import keras
 
     if isinstance(model, keras.Model):
-        return from_keras(model, model.name or "model", input_size)
+        return from_keras(model, model.name or "model", input_size, embedding=embedding)
     p = Path(model)
     if not p.exists():
         raise ModelNotFoundError(f"Model not found: {str(p)!r}. Pass a .keras or .h5 file, a SavedModel folder, or "
@@ -41,8 +42,11 @@ def load(model: Any, *, input_size: tuple[int, int] | None = None,
     if p.is_dir():
         if not (p / "saved_model.pb").is_file():
             raise ModelCompatibilityError(f"{str(p)!r} is a folder without saved_model.pb; not a SavedModel.")
+        if embedding:
+            raise ModelCompatibilityError(f"{str(p)!r} is a SavedModel: --embedding cuts Keras layers, so pass "
+                                          "the .keras or .h5 model it was saved from.")
         return load_saved_model(p, input_size)
-    return load_keras_file(p, input_size, custom_objects)
+    return load_keras_file(p, input_size, custom_objects, embedding=embedding)
 
 
 def _tflite_hint(path: Path) -> None:

@@ -32,8 +32,10 @@ class LoadedModel:
             with a static ``(1, H, W, C)`` float input (raw pixels when ``fold`` is given).
         input_shape: ``(H, W, C)``.
         predict: Calls the model (unfolded) on a float32 ``(N, H, W, C)`` batch; returns numpy ``(N, classes)``.
-        output_activation: ``"softmax"``, ``"logits"`` or ``"auto"`` when it cannot be told.
+        output_activation: ``"softmax"``, ``"logits"`` or ``"auto"`` when it cannot be told (``"none"`` for
+            an embedding).
         name: A file-name stem for the outputs.
+        task: ``"image_classification"``, or ``"image_embedding"`` for a model cut at its feature vector.
     """
 
     make_converter: Any
@@ -41,6 +43,7 @@ class LoadedModel:
     predict: Any
     output_activation: str
     name: str = "model"
+    task: str = "image_classification"
 
 
 def fold_values(fold: Fold, channels: int) -> tuple[np.ndarray, np.ndarray]:

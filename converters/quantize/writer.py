@@ -63,6 +63,7 @@ class WrittenModel:
         content_sha256: Hash of the converter's flatbuffer (before metadata), recorded inside the model.
         agreement: Top-1 agreement with the float model on ``checked_images`` images, when checked: held-out
             images when ``checked_held_out``, else calibration images (a folder too small to hold some out).
+            For an embedding model (``task == "image_embedding"``): the mean cosine similarity with float.
         rounding: What calibrated weight rounding changed (int8 models with ``weight_rounding="calibrated"``).
         weights_only: For int8 models written with ``split_error``, the float graph with these int8 weights.
     """
@@ -81,6 +82,7 @@ class WrittenModel:
     notes: list[str] = field(default_factory=list)
     rounding: weight_rounding.RoundingStats | None = None
     weights_only: WeightsOnly | None = None
+    task: str = "image_classification"
 
 
 def write_model(loaded: LoadedModel, mode: str, io: str | None, out_dir: Path, *, calib: Sequence[Any],
@@ -155,10 +157,18 @@ def write_model(loaded: LoadedModel, mode: str, io: str | None, out_dir: Path, *
     info["fold"] = "input_quantization" if in_quantization else "graph" if fold is not None else None
     if mode == "int8":
         info["weight_rounding"] = {"mode": weight_rounding_mode, **(rounding.to_dict() if rounding else {})}
+    embedding = loaded.task == "image_embedding"
+    if embedding:
+        info["embedding"] = embedding_info(flatbuffer)
+        info["output_activation"] = None
+        labels = None
+    kind = "Image embedding (L2-normalised feature vector)" if embedding else "Image classifier"
     std_meta = tflite_metadata.build_metadata(tflite_metadata.ImageClassifierMetadata(
-        name=loaded.name, description=f"Image classifier ({mode}, {io} I/O) converted by edgeml {__version__}.",
+        name=loaded.name, description=f"{kind} ({mode}, {io} I/O) converted by edgeml {__version__}.",
         version=digest[:16], width=size[1], height=size[0], channels=size[2], mean=model_prep.mean,
         std=model_prep.std, labels_file=metadata.LABELS_FILE if labels is not None else None,
+        **(dict(output_name="embedding", output_description="L2-normalised feature vector; compare two with "
+                "their dot product (cosine similarity).") if embedding else {}),
     ))
     files = {metadata.METADATA_FILE: metadata.write_json(info)}
     if labels is not None:
@@ -166,8 +176,24 @@ def write_model(loaded: LoadedModel, mode: str, io: str | None, out_dir: Path, *
     path = out_dir / f"{loaded.name}_{mode}.tflite"
     path.write_bytes(metadata.embed(tflite_metadata.add_metadata(flatbuffer, std_meta), files))
     written = _verify(path, mode, io, size, model_prep, labels, digest, graph)
-    written.rounding, written.weights_only = rounding, twin
+    written.rounding, written.weights_only, written.task = rounding, twin, loaded.task
     return written
+
+
+def embedding_info(flatbuffer: bytes) -> dict[str, Any]:
+    """Return what ``edgeml.json`` records of an embedding output: dimension, dtype, quantization, normalised."""
+    from edgeml.model.graph import parse_graph
+
+    main = parse_graph(flatbuffer).main
+    out = main.tensors[main.outputs[0]]
+    q = out.quantization
+    producer = {t: op for op in main.operators for t in op.outputs}
+    op = producer.get(out.index)
+    if op is not None and op.name == "QUANTIZE":  # an int8 → uint8 output
+        op = producer.get(op.inputs[0])
+    normalized = op is not None and op.name == "L2_NORMALIZATION"
+    return {"dimension": int(np.prod(out.shape)), "dtype": out.dtype, "normalized": normalized,
+            "scale": q.scale[0] if q else None, "zero_point": q.zero_point[0] if q else None}
 
 
 def folds_into_quantization(fold: Fold, channels: int) -> bool:
@@ -204,7 +230,7 @@ def _info(loaded: LoadedModel, mode: str, io: str, model_prep: Preprocessing, mo
 
     quant = graph.input_quantization
     return {
-        "task": "image_classification",
+        "task": loaded.task,
         "quantization": mode,
         "io": io,
         "preprocessing": model_prep.to_dict(),

@@ -22,8 +22,8 @@ from edgeml.errors import one_line as _one_line
 __all__ = ["Parser", "build_parser", "main", "one_line"]
 
 # Subcommand modules under edgeml.cli, in the order `edgeml --help` lists them.
-COMMANDS = ("classify", "bench", "convert", "train", "inspect", "edgetpu", "boards", "doctor", "service", "models",
-            "bundle", "keys")
+COMMANDS = ("classify", "bench", "convert", "train", "learn", "index", "inspect", "edgetpu", "boards", "doctor",
+            "service", "models", "bundle", "keys")
 
 
 class Parser(argparse.ArgumentParser):
@@ -49,7 +49,14 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI and return its exit code."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    # argparse cannot gather one positional list split by options (`learn add LABEL --model M IMAGES...`):
+    # subcommands that take trailing files name the attribute ("trailing") that collects them.
+    trailing: str | None = getattr(args, "trailing", None)
+    if extra and (trailing is None or any(e.startswith("-") for e in extra)):
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    if extra and trailing is not None:
+        setattr(args, trailing, [*getattr(args, trailing), *extra])
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(levelname)s %(name)s: %(message)s" if args.verbose else "%(message)s",

@@ -33,44 +33,36 @@ def _number(kind: Callable[[str], float], text: str) -> float:
     return value
 
 
+def _checked(kind: Callable[[str], float], text: str, ok: Callable[[float], bool], rule: str) -> float:
+    value = _number(kind, text)
+    if not ok(value):
+        raise argparse.ArgumentTypeError(f"must be {rule}, got {text}")
+    return value
+
+
 def positive_int(text: str) -> int:
     """An integer >= 1 (``--threads``, ``--top-k``, ``--max-frames``, ...)."""
-    value = int(_number(int, text))
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {text}")
-    return value
+    return int(_checked(int, text, lambda v: v >= 1, ">= 1"))
 
 
 def non_negative_int(text: str) -> int:
     """An integer >= 0."""
-    value = int(_number(int, text))
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
-    return value
+    return int(_checked(int, text, lambda v: v >= 0, ">= 0"))
 
 
 def positive_float(text: str) -> float:
     """A finite number > 0 (``--fps``)."""
-    value = float(_number(float, text))
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
-    return value
+    return float(_checked(float, text, lambda v: v > 0, "> 0"))
 
 
 def non_negative_float(text: str) -> float:
     """A finite number >= 0 (``--source-timeout``, where 0 turns the check off)."""
-    value = float(_number(float, text))
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
-    return value
+    return float(_checked(float, text, lambda v: v >= 0, ">= 0"))
 
 
 def probability(text: str) -> float:
     """A number in [0, 1] (``--threshold``)."""
-    value = float(_number(float, text))
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"must be a probability between 0 and 1, got {text}")
-    return value
+    return float(_checked(float, text, lambda v: 0.0 <= v <= 1.0, "a probability between 0 and 1"))
 
 
 def frame_size(text: str) -> tuple[int, int]:

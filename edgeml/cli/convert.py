@@ -54,11 +54,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--no-fold", dest="fold", action="store_false",
                    help="record the normalisation in the metadata instead of folding it into the model")
     p.add_argument("--input-size", type=tensor_size, metavar="HxW",
-                   help="input size for models whose H/W are not fixed")
+                   help="input size for models whose H/W are not fixed; for a pretrained backbone, its square "
+                   "input side (e.g. 160x160)")
     p.add_argument("--custom-objects", metavar="FILE.py", help="Python file defining custom Keras layers")
     p.add_argument("--eval", metavar="DIR", help="labelled folder (one sub-folder per class): write report.json, "
                    "report.md and plots comparing float with every produced model")
     p.add_argument("--eval-images", type=positive_int, metavar="N", help="evaluate on at most N images")
+    p.add_argument("--embedding", action="store_true", help="write an embedding model: the output is the "
+                   "L2-normalised feature vector the classifier's last layer reads (for `edgeml learn` and "
+                   "`edgeml index`); no labels")
     p.add_argument("--json", action="store_true", help="print one JSON object per written file")
     p.add_argument("--target", choices=("cpu", "edgetpu"), default="cpu",
                    help="edgetpu: check the int8 model for the Edge TPU, then run edgetpu_compiler if installed")
@@ -103,14 +107,21 @@ def run(args: argparse.Namespace) -> int:
     options: dict[str, Any] = dict(
         calibration_dir=args.calibration, quantize=args.quantize, io=args.io, eval_dir=args.eval,
         eval_images=args.eval_images, greyscale_calibration_ok=args.greyscale_calibration_ok,
-        weight_rounding=args.weight_rounding,
+        weight_rounding=args.weight_rounding, embedding=args.embedding,
     )
     # Both print nothing of TensorFlow's (-v logs it); their progress bars are on stderr.
     if pretrained is not None:  # its preprocessing and labels come with it; the offline photos calibrate
         from edgeml_converters.backbones.export import convert_pretrained
 
         limit = args.max_calibration_images if args.calibration else None
-        result = convert_pretrained(pretrained, args.output, max_calibration_images=limit, **options)
+        size = None
+        if args.input_size is not None:
+            if args.input_size[0] != args.input_size[1]:
+                raise ConversionError(f"{pretrained} takes a square input: pass --input-size NxN. Received: "
+                                      f"{args.input_size[0]}x{args.input_size[1]}.")
+            size = args.input_size[0]
+        result = convert_pretrained(pretrained, args.output, max_calibration_images=limit, image_size=size,
+                                    **options)
     else:
         result = convert(
             args.model, output_dir=args.output, labels=args.labels, preprocessing=prep,
@@ -177,7 +188,10 @@ def summary(result: Any) -> list[str]:
             tensor = f"{inp.dtype_name} input scale={inp.scale:g} zero_point={inp.zero_point}{how}"
         else:
             tensor = f"{inp.dtype_name} input"
-        if m.agreement is not None:
+        if m.agreement is not None and getattr(m, "task", "") == "image_embedding":
+            where = "held-out" if m.checked_held_out else "calibration"
+            check = f"embedding cosine with float {m.agreement:.4f} (mean of {m.checked_images} {where} images)"
+        elif m.agreement is not None:
             where = "held-out" if m.checked_held_out else "calibration"
             check = f"top-1 agrees with float on {m.agreement:.1%} of {m.checked_images} {where} images"
         else:

@@ -52,6 +52,13 @@ def run(args: argparse.Namespace) -> int:
         print(f"  metadata: {meta['error']}")
     for problem in meta.get("problems", ()):
         print(f"  metadata damaged: {problem}")
+    embedding = meta.get("info", {}).get("embedding")
+    if embedding:
+        print(f"  embedding: {embedding['dimension']}-d {embedding['dtype']}, "
+              f"{'L2-normalised' if embedding.get('normalized') else 'not normalised'} (edgeml.Embedder, edgeml learn)")
+    head = meta.get("info", {}).get("head")
+    if head:
+        print(f"  learned on the device: {head['classes']} classes ({head['method']})")
     if "preprocessing" in meta:
         print(f"  preprocessing: {json.dumps(meta['preprocessing'], sort_keys=True)}")
     print(f"  Edge TPU: {'ready' if info['edgetpu']['ready'] else 'NOT ready'}: {info['edgetpu']['summary']}"

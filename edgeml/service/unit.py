@@ -84,11 +84,11 @@ class ServiceSpec:
 def render_unit(spec: ServiceSpec) -> str:
     """Return the systemd unit text for ``spec``."""
     out = f"append:{spec.output}" if spec.output else "journal"
-    store = ""
-    if is_store_ref(spec.model):
-        store = (f"Environment=EDGEML_STORE={spec.store_dir}\nExecReload=/bin/kill -HUP $MAINPID\n"
-                 + ("StateDirectory=edgeml\nStateDirectoryMode=0700\n" if spec.store_dir == str(SERVICE_STORE)
-                    else f"ReadWritePaths={spec.store_dir}\n"))
+    # Every unit gets its store (learned examples, indexes, models); SIGHUP re-reads a store: model's pointer.
+    store = (f"Environment=EDGEML_STORE={spec.store_dir}\n"
+             + ("ExecReload=/bin/kill -HUP $MAINPID\n" if is_store_ref(spec.model) else "")
+             + ("StateDirectory=edgeml\nStateDirectoryMode=0700\n" if spec.store_dir == str(SERVICE_STORE)
+                else f"ReadWritePaths={spec.store_dir}\n"))
     protect = f"ReadWritePaths={Path(spec.output).parent}\n" if spec.output else ""
     # A private /tmp would hide results written under /tmp from everyone else.
     private_tmp = "no" if spec.output and spec.output.startswith(("/tmp/", "/var/tmp/")) else "yes"

@@ -10,7 +10,9 @@
 - :mod:`~edgeml.store.identity`: ``store:NAME[@VERSION]`` and the ``model: {name, version}`` results carry;
 - :class:`ModelStore` (:mod:`~edgeml.store.store`): all of it in one object.
 
-Nothing is imported until used (``import edgeml`` stays light; ``cryptography`` loads only to sign or verify).
+Only :mod:`~edgeml.store.paths` (``store_dir``, ``private_dir``, ``STORE_ENV``, ``SERVICE_STORE``, which
+:mod:`edgeml.learn` and the service unit use) loads with the package; the rest is imported when used
+(``import edgeml`` stays light; ``cryptography`` loads only to sign or verify).
 """
 
 from __future__ import annotations
@@ -18,11 +20,13 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-__all__ = ["ModelStore", "StoreIdentity", "create_bundle", "generate_keys", "is_store_ref", "resolve_ref",
-           "resolve_store"]
+from edgeml.store.paths import SERVICE_STORE, STORE_ENV, private_dir, resolve_store, store_dir
+
+__all__ = ["SERVICE_STORE", "STORE_ENV", "ModelStore", "StoreIdentity", "create_bundle", "generate_keys",
+           "is_store_ref", "private_dir", "resolve_ref", "resolve_store", "store_dir"]
 
 _WHERE = {"ModelStore": "store", "StoreIdentity": "identity", "create_bundle": "bundle", "generate_keys": "keys",
-          "is_store_ref": "identity", "resolve_ref": "identity", "resolve_store": "paths"}
+          "is_store_ref": "identity", "resolve_ref": "identity"}
 
 
 def __getattr__(name: str) -> Any:

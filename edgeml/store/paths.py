@@ -7,7 +7,7 @@ The store is resolved once, in this order: an explicit ``--store DIR`` > ``$EDGE
     STORE/models/NAME/VERSION/   the versioned model store (edgeml.store.store): immutable, one folder per version
     STORE/trusted-keys/          public keys whose signatures a model install accepts
     STORE/outbox/                the MQTT outbox (results sinks)
-    STORE/learned/               examples learned on the device
+    STORE/learned/               examples learned on the device (edgeml.learn) and similarity indexes
 
 Nothing is created until a caller asks for a sub-folder (:func:`store_subdir`), so resolving the store writes
 nothing: ``edgeml classify`` without anything that needs the store touches no file.
@@ -21,8 +21,8 @@ from pathlib import Path
 
 from edgeml.errors import StoreError
 
-__all__ = ["MODELS", "SERVICE_STORE", "STORE_ENV", "TRUSTED_KEYS", "private_dir", "resolve_store", "store_subdir",
-           "user_store"]
+__all__ = ["MODELS", "SERVICE_STORE", "STORE_ENV", "TRUSTED_KEYS", "private_dir", "resolve_store", "store_dir",
+           "store_subdir", "user_store"]
 
 STORE_ENV = "EDGEML_STORE"
 SERVICE_STORE = Path("/var/lib/edgeml")
@@ -50,6 +50,14 @@ def resolve_store(explicit: str | os.PathLike[str] | None = None, *, service: bo
     env = os.environ if env is None else env
     chosen = explicit or env.get(STORE_ENV) or (SERVICE_STORE if service else user_store(env))
     return Path(chosen).expanduser().absolute()
+
+
+def store_dir(explicit: str | os.PathLike[str] | None = None) -> Path:
+    """Return the store directory (not created): ``explicit`` > ``$EDGEML_STORE`` > the user's data directory.
+
+    The same resolution as :func:`resolve_store` for a user; the kiosk unit sets ``EDGEML_STORE=/var/lib/edgeml``.
+    """
+    return resolve_store(explicit)
 
 
 def private_dir(path: str | os.PathLike[str]) -> Path:

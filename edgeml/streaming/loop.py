@@ -50,6 +50,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from edgeml.classifier import Classifier
 from edgeml.errors import ImageError, InvalidArgumentError, ModelFormatError, StreamStalledError
 from edgeml.frame import Frame
 from edgeml.pipeline import Pipeline
@@ -61,7 +62,7 @@ from edgeml.streaming.swap import POLL_S, ModelWatcher
 from edgeml.streaming.watchdog import INVOKE_TIMEOUT, SOURCE_TIMEOUT, StageClock, watch
 
 if TYPE_CHECKING:
-    from edgeml.classifier import Classifier
+    from edgeml.image_model import ImageModel
 
 __all__ = ["PREPARE", "Stream", "StreamResult", "StreamStats", "stream"]
 
@@ -86,7 +87,8 @@ class Stream:
 
     Args:
         source: A source string (see :func:`edgeml.sources.open_source`) or a :class:`FrameSource`.
-        classifier: The :class:`edgeml.Classifier` whose :class:`~edgeml.pipeline.Pipeline` runs the frames.
+        classifier: The :class:`edgeml.Classifier` (or :class:`edgeml.Embedder`: each result then holds one
+            :class:`~edgeml.embedding.Embedding`) whose :class:`~edgeml.pipeline.Pipeline` runs the frames.
         top_k: Classes per result.
         threshold: Drop classes scoring below this.
         max_frames: Stop after this many results (None: until the source ends or :meth:`stop`).
@@ -115,7 +117,7 @@ class Stream:
         source_options: Passed to ``open_source`` when ``source`` is a string.
     """
 
-    def __init__(self, source: str | FrameSource, classifier: Classifier, *, top_k: int = 5, threshold: float = 0.0,
+    def __init__(self, source: str | FrameSource, classifier: ImageModel, *, top_k: int = 5, threshold: float = 0.0,
                  max_frames: int | None = None, fps: float | None = None, retries: int | None = None,
                  startup_retries: int = STARTUP_RETRIES, source_timeout: float | None = SOURCE_TIMEOUT,
                  invoke_timeout: float | None = INVOKE_TIMEOUT, keep_frames: bool = False,
@@ -147,7 +149,9 @@ class Stream:
         ident = classifier.identity
         follow = hot_swap if hot_swap is not None else bool(ident is not None and not ident.pinned)
         self.on_event = on_event
-        self._watcher = ModelWatcher(classifier, poll_s=poll_s) if follow and ident is not None else None
+        # Only a Classifier hot-swaps (it can reopen itself with its settings); an Embedder keeps its version.
+        self._watcher = (ModelWatcher(classifier, poll_s=poll_s)
+                         if isinstance(classifier, Classifier) and follow and ident is not None else None)
         self.model = _model_of(classifier)
 
     # -- control ---------------------------------------------------------------------------------------------
@@ -365,7 +369,7 @@ class Stream:
         """Between two frames: take the new classifier the watcher built and warmed, if there is one."""
         if self._watcher is None:
             return
-        new = self._watcher.take(self.classifier)
+        new = self._watcher.take(self.classifier)  # type: ignore[arg-type]  # a watcher exists only for a Classifier
         if new is not None:
             self.classifier, self.pipeline, self.channels = new, new.pipeline, new.channels
             self.model = _model_of(new)
@@ -424,7 +428,7 @@ class Stream:
                 continue
 
 
-def _model_of(classifier: Classifier) -> dict[str, Any]:
+def _model_of(classifier: ImageModel) -> dict[str, Any]:
     """What results say about the model: the store's name and version, or a file's stem (version unknown)."""
     if classifier.identity is not None:
         return classifier.identity.to_dict()
@@ -449,7 +453,7 @@ def _check_options(top_k: int, threshold: float, max_frames: int | None, fps: fl
         raise InvalidArgumentError("; ".join(problems))
 
 
-def stream(source: str | FrameSource, classifier: Classifier, **kwargs: Any) -> Stream:
+def stream(source: str | FrameSource, classifier: ImageModel, **kwargs: Any) -> Stream:
     """Return a :class:`Stream` classifying ``source`` with ``classifier``; iterate it to get results.
 
     Example::

@@ -12,10 +12,10 @@ import pytest
 
 pytest.importorskip("cryptography", reason="the [store] extra (cryptography) signs and verifies bundles")
 
-from edgeml.errors import BundleError  # noqa: E402
-from edgeml.store.bundle import create_bundle, unpack  # noqa: E402
-from edgeml.store.keys import generate_keys, key_id, load_public_key, trusted_keys, trust  # noqa: E402
-from edgeml.store.manifest import Manifest, canonical  # noqa: E402
+from edgeml.errors import BundleError
+from edgeml.store.bundle import create_bundle, unpack
+from edgeml.store.keys import generate_keys, key_id, load_public_key, trust, trusted_keys
+from edgeml.store.manifest import Manifest, canonical
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 TINY, TINY_TPU = DATA / "tiny_int8.tflite", DATA / "tiny_int8_edgetpu.tflite"

@@ -9,11 +9,12 @@ import edgeml
 
 EXPECTED = [
     "BoardProfileError", "BundleError", "Classification", "Classifier", "CompilerNotFoundError", "ConversionError",
-    "EdgeTpuError", "EdgemlError", "Frame", "ImageError", "InterpreterUnavailableError", "InvalidArgumentError",
-    "InvalidSourceError", "LabelsError", "MissingDependencyError", "ModelCompatibilityError", "ModelFile",
+    "EdgeTpuError", "EdgemlError", "Embedder", "Embedding", "Frame", "ImageError", "Index", "IndexFileError",
+    "InterpreterUnavailableError", "InvalidArgumentError", "InvalidSourceError", "LabelsError", "LearnError",
+    "MissingDependencyError", "ModelCompatibilityError", "ModelFile",
     "ModelFormatError", "ModelNotFoundError", "Preprocessing", "RunSettings", "ServiceConfigError", "SourceError",
-    "StoreError", "StreamStalledError", "TensorSpec", "Verification", "__version__", "load_image", "read_labels",
-    "resolve_settings", "stream", "verify_model",
+    "StoreError", "StreamStalledError", "TensorSpec", "Verification", "__version__", "cosine_similarity", "load_image",
+    "read_labels", "resolve_settings", "stream", "verify_model",
 ]
 
 

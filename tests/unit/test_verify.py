@@ -12,7 +12,8 @@ from edgeml.errors import ModelFormatError
 from edgeml.model import ModelFile
 from edgeml.model.verify import check_layout, check_structure
 from edgeml.model.verify._schema import UNIONS
-from edgeml.model.verify.semantic import SemanticError, _acyclic
+from edgeml.model.verify.operators import _acyclic
+from edgeml.model.verify.semantic import SemanticError
 from tests.conftest import CACHE
 from tests.flatbuffer_patch import element_position, patch, set_element, set_field, view
 

@@ -51,41 +51,44 @@ class _Schema:
         self.types = sorted(TABLES)
         self.tid = {t: i for i, t in enumerate(self.types)}
         width = max(len(f) for f in TABLES.values())
-        shape = (len(self.types) + 1, width)  # the last row: no fields (the pad type)
-        self.entry = np.full(shape, 1 << 20, _I64)
-        self.kind = np.zeros(shape, _I64)
-        self.ssize = np.ones(shape, _I64)  # scalar size (1 elsewhere, a harmless divisor)
-        self.esize = np.zeros(shape, _I64)  # element size of strings (1) and vectors
-        self.child = np.full(shape, -1, _I64)  # child type id (tables, vectors of tables) or union id
-        self.tagcol = np.zeros(shape, _I64)  # a union's type-byte column
-        self.width = np.zeros(len(self.types) + 1, _I64)
+        rows = len(self.types) + 1  # the last row: no fields (the pad type)
+        # Built as Python lists, converted once (element-wise numpy writes cost milliseconds on a cold start).
+        entry = [[1 << 20] * width for _ in range(rows)]
+        kind = [[0] * width for _ in range(rows)]
+        ssize = [[1] * width for _ in range(rows)]  # scalar size (1 elsewhere, a harmless divisor)
+        esize = [[0] * width for _ in range(rows)]  # element size of strings (1) and vectors
+        child = [[-1] * width for _ in range(rows)]  # child type id (tables, vectors of tables) or union id
+        tagcol = [[0] * width for _ in range(rows)]  # a union's type-byte column
         self.names: list[tuple[str, ...]] = []
         self.column: dict[str, dict[str, int]] = {}
         unions = sorted(UNIONS)
-        self.members = np.full((len(unions), 256), -1, _I64)
+        members = [[-1] * 256 for _ in unions]
         for u, name in enumerate(unions):
             for tag, member in enumerate(UNIONS[name]):
                 if member is not None:
-                    self.members[u, tag] = self.tid[member]
+                    members[u][tag] = self.tid[member]
         for t, type_ in enumerate(self.types):
             fields = TABLES[type_]
             self.names.append(tuple(f[0] for f in fields))
             self.column[type_] = {f[0]: c for c, f in enumerate(fields)}
-            self.width[t] = len(fields)
-            for c, (name, slot, kind, arg) in enumerate(fields):
-                self.entry[t, c] = 4 + 2 * slot
-                self.kind[t, c] = k = _KIND[kind]
+            for c, (name, slot, kind_name, arg) in enumerate(fields):
+                entry[t][c] = 4 + 2 * slot
+                kind[t][c] = k = _KIND[kind_name]
                 if k == _SCALAR:
-                    self.ssize[t, c] = int(arg)  # type: ignore[call-overload]
+                    ssize[t][c] = int(arg)  # type: ignore[call-overload]
                 elif k in (_STRING, _VSTRING, _VTABLE):
-                    self.esize[t, c] = 1 if k == _STRING else 4
+                    esize[t][c] = 1 if k == _STRING else 4
                 elif k == _VSCALAR:
-                    self.esize[t, c] = int(arg)  # type: ignore[call-overload]
+                    esize[t][c] = int(arg)  # type: ignore[call-overload]
                 if k in (_TABLE, _VTABLE):
-                    self.child[t, c] = self.tid[str(arg)]
+                    child[t][c] = self.tid[str(arg)]
                 elif k == _UNION:
-                    self.child[t, c] = unions.index(str(arg))
-                    self.tagcol[t, c] = self.column[type_][name + "_type"]
+                    child[t][c] = unions.index(str(arg))
+                    tagcol[t][c] = self.column[type_][name + "_type"]
+        self.entry, self.kind, self.ssize = (np.array(a, _I64) for a in (entry, kind, ssize))
+        self.esize, self.child, self.tagcol = (np.array(a, _I64) for a in (esize, child, tagcol))
+        self.members = np.array(members, _I64)
+        self.width = np.array([len(TABLES[t]) for t in self.types] + [0], _I64)
         self.names.append(())
 
 
@@ -208,7 +211,7 @@ class View:
         s, lv = _schema(), self.layout.levels[self.level + 1]
         above = self.layout.levels[self.level]
         mask = (above.tid[lv.parent_row] == s.tid[self.type]) & (lv.via == s.column[self.type][via])
-        return [s.types[t] for t in np.unique(lv.tid[mask]).tolist()]
+        return [s.types[t] for t in np.flatnonzero(np.bincount(lv.tid[mask])).tolist()]  # np.unique imports numpy.ma
 
     def child(self, type_: str, via: str) -> View:
         """The ``type_`` tables reached from these rows through field ``via`` (one level down)."""

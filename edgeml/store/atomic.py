@@ -9,7 +9,9 @@
 
 Temporary names start with ``.`` so that listings never show them; :func:`is_temporary` says which are.
 :func:`checkpoint` marks the steps where a crash is interesting: a no-op unless a test installed a hook, which is
-how the kill-at-any-point test stops a process exactly there (it also kills after random delays).
+how the kill-at-any-point test stops a process exactly there (it also kills after random delays). In a child
+process the hook comes from ``EDGEML_STORE_KILL_AT=STEP[#N]`` (SIGKILL itself at the N-th time STEP is reached,
+default the first; ``*`` matches every step): a test-only switch that costs one dict lookup at import.
 """
 
 from __future__ import annotations
@@ -18,14 +20,34 @@ import contextlib
 import fcntl
 import os
 import secrets
+import signal
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-__all__ = ["TEMP_PREFIXES", "checkpoint", "fsync_dir", "fsync_tree", "is_temporary", "locked", "point_symlink",
+__all__ = ["KILL_ENV", "TEMP_PREFIXES", "checkpoint", "fsync_dir", "fsync_tree", "is_temporary", "locked", "point_symlink",
            "temp_name", "write_atomic"]
 
 TEMP_PREFIXES = (".tmp-", ".staging-", ".removing-")
 _hook: Callable[[str], None] | None = None  # set only by tests (see the module docstring)
+KILL_ENV = "EDGEML_STORE_KILL_AT"
+
+
+def _kill_at(spec: str) -> Callable[[str], None]:
+    """The hook ``EDGEML_STORE_KILL_AT`` asks for: SIGKILL this process at the N-th ``STEP`` (``*``: any step)."""
+    step, _, nth = spec.partition("#")
+    seen = [0]
+
+    def hook(reached: str) -> None:
+        if step in ("*", reached):
+            seen[0] += 1
+            if seen[0] == int(nth or 1):
+                os.kill(os.getpid(), signal.SIGKILL)
+
+    return hook
+
+
+if os.environ.get(KILL_ENV):
+    _hook = _kill_at(os.environ[KILL_ENV])
 
 
 def checkpoint(step: str) -> None:

@@ -26,7 +26,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from edgeml.errors import BundleError, StoreError
+from edgeml.errors import BundleError, EdgemlError, StoreError
 from edgeml.store.atomic import checkpoint, fsync_dir, fsync_tree, locked, temp_name
 from edgeml.store.bundle import check_requirements, unpack
 from edgeml.store.health import activate_locked
@@ -100,7 +100,8 @@ def install(layout: StoreLayout, source: str | os.PathLike[str], *, activate: bo
         checkpoint("install:unpacked")
         manifest = unpacked.manifest
         check_requirements(manifest)
-        _check_newer(layout, manifest)
+        if not _already(layout, manifest):
+            _check_newer(layout, manifest)
         checks = {}
         for f in manifest.files:
             if f.kind.startswith("model"):
@@ -116,15 +117,18 @@ def install(layout: StoreLayout, source: str | os.PathLike[str], *, activate: bo
         folder = private_dir(layout.folder(manifest.name))
         with locked(folder):
             sweep(folder)
-            state = _check_newer(layout, manifest)
             target = layout.version_dir(manifest.name, manifest.version)
-            os.rename(staging, target)
-            checkpoint("install:renamed")
-            fsync_dir(folder)
-            fsync_dir(models)
+            if _already(layout, manifest):  # a re-run after a kill (or twice the same bundle): nothing to unpack
+                state = layout.state(manifest.name)
+            else:
+                state = _check_newer(layout, manifest)
+                os.rename(staging, target)
+                checkpoint("install:renamed")
+                fsync_dir(folder)
+                fsync_dir(models)
             state.highest = max(state.highest, manifest.version)
             state.record("installed", manifest.version, key_id=unpacked.key_id, source=record["source"])
-            if activate:
+            if activate and layout.current(manifest.name) != manifest.version:
                 activate_locked(layout, manifest.name, manifest.version, state)
             else:
                 state.save(folder / "state.json")
@@ -135,6 +139,14 @@ def install(layout: StoreLayout, source: str | os.PathLike[str], *, activate: bo
     how = f"signed by {unpacked.key_id}" if unpacked.key_id else "UNSIGNED (--allow-unsigned)"
     log.debug("installed %s %d (%s)%s", manifest.name, manifest.version, how, "; activated" if activate else "")
     return Installed(manifest, target, unpacked.key_id, checks, activate)
+
+
+def _already(layout: StoreLayout, manifest: Manifest) -> bool:
+    """True when exactly this signed manifest is installed already (its folder was renamed into place)."""
+    try:
+        return layout.manifest(manifest.name, manifest.version) == manifest
+    except (OSError, EdgemlError):
+        return False
 
 
 def _check_newer(layout: StoreLayout, manifest: Manifest) -> ModelState:

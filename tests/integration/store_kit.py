@@ -44,3 +44,22 @@ def cli(*args: str, env: dict[str, str] | None = None, check: bool = True, timeo
     if check:
         assert done.returncode == 0, (args, done.stdout, done.stderr)
     return done
+
+
+def permuted_outputs(model: Path, out: Path) -> Path:
+    """Write ``model`` with its last FULLY_CONNECTED's output rows rolled by one (weights and bias): a real model
+    that loads, runs and verifies, but names the wrong class: the "broken retrain" a canary must reject."""
+    import numpy as np
+
+    from edgeml.model import ModelFile
+
+    graph = ModelFile.open(model).graph
+    fc = [op for op in graph.main.operators if op.name == "FULLY_CONNECTED"][-1]
+    data = bytearray(model.read_bytes())
+    for index in fc.inputs[1:3]:
+        tensor = graph.main.tensors[index]
+        offset, length = graph.buffer_span(tensor.buffer)
+        rows = np.frombuffer(bytes(data[offset:offset + length]), np.uint8).reshape(tensor.shape[0], -1)
+        data[offset:offset + length] = np.roll(rows, 1, axis=0).tobytes()
+    out.write_bytes(bytes(data))
+    return out

@@ -14,7 +14,7 @@ APT_MARKERS  := /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz \
 STREAM_MODEL ?= $(BUILD)/models/efficientnet_lite0/efficientnet_lite0_int8.tflite
 
 .PHONY: demo transfer test test-runtime test-mediapipe test-arm64 lint typecheck check clean system-deps venv bench \
-        bench-stream fuzz bench-verify soak fuzz-images bench-learn bench-search
+        bench-stream fuzz bench-verify soak fuzz-images bench-learn bench-search bench-store test-kills
 
 demo: venv system-deps
 	$(PY) examples/demo.py --build $(BUILD)/demo
@@ -120,6 +120,18 @@ bench-learn: venv system-deps $(EMBEDDING_MODEL)
 bench-search: venv
 	@mkdir -p $(BUILD)/bench
 	$(PY) benchmarks/search.py --save $(BUILD)/bench/search.jsonl
+
+# The model store: what an install's checks cost (signature, hashes, verifier, probe) and the hot swap's largest
+# gap between results on a video stream against the median interval.
+bench-store: venv system-deps
+	$(PY) benchmarks/store.py
+	$(PY) benchmarks/store_swap.py
+
+# Power loss, more of it than CI runs: SIGKILL `models install` and `activate` at every step and after
+# KILLS random delays each (the default suite does 12 each).
+KILLS ?= 60
+test-kills: venv
+	EDGEML_KILLS=$(KILLS) $(PY) -m pytest -q -s -p no:cacheprovider tests/integration/test_store_kills.py
 
 lint: venv
 	$(PY) -m ruff check edgeml converters tests benchmarks examples

@@ -11,6 +11,7 @@ as fast as the model goes, and ``--fps`` paced like a camera. Prints medians and
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import statistics
 import sys
@@ -45,13 +46,13 @@ def run(model: Path, swaps: int, every: int, fps: float | None, tmp: Path) -> di
     arrivals, versions, indices = [], [], []
     for r in stream:
         arrivals.append(time.perf_counter())
-        versions.append(r.model["version"])
+        versions.append((r.model or {}).get("version"))
         indices.append(r.index)
         if r.index % every == every // 2 and r.index // every < swaps:
             threading.Thread(target=store.install, args=(bundles[r.index // every + 1],),
                              kwargs={"activate": True}, daemon=True).start()
     assert indices == list(range(len(indices))), "frame indices not continuous"
-    intervals = [b - a for a, b in zip(arrivals, arrivals[1:])]
+    intervals = [b - a for a, b in itertools.pairwise(arrivals)]
     median = statistics.median(intervals)
     at = [i for i in range(1, len(versions)) if versions[i] != versions[i - 1]]
     assert len(at) == swaps, f"expected {swaps} swaps, saw {len(at)}"

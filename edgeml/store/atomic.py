@@ -24,8 +24,8 @@ import signal
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-__all__ = ["KILL_ENV", "TEMP_PREFIXES", "checkpoint", "fsync_dir", "fsync_tree", "is_temporary", "locked", "point_symlink",
-           "temp_name", "write_atomic"]
+__all__ = ["KILL_ENV", "TEMP_PREFIXES", "checkpoint", "fsync_dir", "fsync_tree", "is_temporary", "locked",
+           "point_symlink", "temp_name", "write_atomic"]
 
 TEMP_PREFIXES = (".tmp-", ".staging-", ".removing-")
 _hook: Callable[[str], None] | None = None  # set only by tests (see the module docstring)

@@ -145,14 +145,21 @@ def create_bundle(files: Sequence[str | os.PathLike[str]], *, name: str, version
 
 def _write_member(f: BinaryIO, name: str, src: BinaryIO, size: int, mtime: int) -> None:
     f.write(_header(name, size, mtime))
+    _copy_exact(src, size, f, f"{name!r} changed while it was being bundled; try again.")
+    f.write(b"\0" * (-size % BLOCK))
+
+
+def _copy_exact(src: Any, size: int, out: BinaryIO, short: str, h: Any = None) -> None:
+    """Copy exactly ``size`` bytes from ``src`` to ``out`` (feeding ``h``, a hash); BundleError(``short``) if fewer."""
     left = size
     while left:
         chunk = src.read(min(_CHUNK, left))
         if not chunk:
-            raise BundleError(f"{name!r} changed while it was being bundled; try again.")
-        f.write(chunk)
+            raise BundleError(short)
+        if h is not None:
+            h.update(chunk)
+        out.write(chunk)
         left -= len(chunk)
-    f.write(b"\0" * (-size % BLOCK))
 
 
 def _sha256_file(path: Path) -> str:
@@ -314,14 +321,7 @@ def _copy_checked(manifest: Manifest, name: str, size: int, stream: Any, dest: P
     h = hashlib.sha256()
     fd = os.open(dest / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     with os.fdopen(fd, "wb") as out:
-        left = size
-        while left:
-            chunk = stream.read(min(_CHUNK, left))
-            if not chunk:
-                raise BundleError(f"{name!r} is truncated. Copy the bundle again.")
-            h.update(chunk)
-            out.write(chunk)
-            left -= len(chunk)
+        _copy_exact(stream, size, out, f"{name!r} is truncated. Copy the bundle again.", h)
     if h.hexdigest() != entry.sha256:
         raise BundleError(f"{name!r} does not match its SHA-256 in the signed manifest: the bundle was changed or "
                           "damaged. Copy it again.")

@@ -11,9 +11,9 @@ import pytest
 
 pytest.importorskip("cryptography", reason="the [store] extra (cryptography) signs and verifies bundles")
 
-from edgeml.store.bundle import create_bundle  # noqa: E402
-from edgeml.store.keys import generate_keys  # noqa: E402
-from edgeml.store.store import ModelStore  # noqa: E402
+from edgeml.store.bundle import create_bundle
+from edgeml.store.keys import generate_keys
+from edgeml.store.store import ModelStore
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 TINY = DATA / "tiny_int8.tflite"

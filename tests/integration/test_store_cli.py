@@ -7,10 +7,9 @@ import os
 
 import pytest
 
+from edgeml.errors import BundleError, ModelFormatError, StoreError
+from edgeml.store.store import ModelStore
 from tests.integration.store_kit import DATA, TINY, bundle, cli, signed_store
-
-from edgeml.errors import BundleError, ModelFormatError, StoreError  # noqa: E402
-from edgeml.store.store import ModelStore  # noqa: E402
 
 
 def _refused(*args: str, match: str) -> str:

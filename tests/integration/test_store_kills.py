@@ -22,11 +22,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from edgeml.classifier import Classifier
+from edgeml.store.atomic import KILL_ENV
+from edgeml.store.store import ModelStore
 from tests.integration.store_kit import ROOT, bundle, cli, signed_store
-
-from edgeml.classifier import Classifier  # noqa: E402
-from edgeml.store.atomic import KILL_ENV  # noqa: E402
-from edgeml.store.store import ModelStore  # noqa: E402
 
 RANDOM_KILLS = int(os.environ.get("EDGEML_KILLS", "12"))  # per command (install, activate)
 INSTALL_STEPS = ["install:unpacked", "install:verified", "install:staged", "install:renamed", "activate:state",

@@ -9,12 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from edgeml.classifier import Classifier
+from edgeml.errors import ModelFormatError
+from edgeml.streaming import Stream
+from edgeml.streaming.swap import ModelWatcher
 from tests.integration.store_kit import bundle, cli, permuted_outputs, signed_store
-
-from edgeml.classifier import Classifier  # noqa: E402
-from edgeml.errors import ModelFormatError  # noqa: E402
-from edgeml.streaming import Stream  # noqa: E402
-from edgeml.streaming.swap import ModelWatcher  # noqa: E402
 
 VTEST = Path("/usr/share/doc/opencv-doc/examples/data/vtest.avi")
 DATA = Path(__file__).resolve().parents[1] / "data"

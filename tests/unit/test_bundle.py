@@ -209,3 +209,24 @@ def test_unpacked_folder_installs_the_same_way_and_refuses_symlinks(bundle, keys
     os.symlink("/etc/passwd", folder / "passwd")
     with pytest.raises(BundleError, match="symlink"):
         _unpack(folder, keys[2], tmp_path)
+
+
+@pytest.mark.parametrize("where", ["manifest header", "manifest", "signature", "model header", "model payload",
+                                   "labels", "end blocks"])
+def test_a_changed_byte_in_each_part_names_the_fix(bundle, keys, tmp_path, where):
+    data = bytearray(bundle.read_bytes())
+    with tarfile.open(bundle) as tf:
+        members = {m.name: m for m in tf.getmembers()}
+    model = members[TINY.name]
+    pos = {"manifest header": 100, "manifest": members["manifest.json"].offset_data + 10,
+           "signature": members["manifest.sig"].offset_data + members["manifest.sig"].size // 2,
+           "model header": model.offset + 124, "model payload": model.offset_data + model.size // 2,
+           "labels": members["labels.txt"].offset_data, "end blocks": len(data) - 700}[where]
+    data[pos] ^= 0x04
+    path = tmp_path / "t.edgeml"
+    path.write_bytes(bytes(data))
+    with pytest.raises(BundleError) as info:
+        _unpack(path, keys[2], tmp_path)
+    text = _one_line(info.value)
+    assert any(fix in text for fix in ("Copy it again", "copy the bundle again", "Copy the bundle again",
+                                       "Make the bundle again", "make it again", "Make it again")), text

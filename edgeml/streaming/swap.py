@@ -169,11 +169,18 @@ class ModelWatcher:
                 log.warning("model store check failed: %s", one_line(exc))
             except OSError as exc:
                 log.warning("model store check failed: %s", exc)
+        try:  # a commit or revert asked for just before the stream ended is still written
+            self._do_commands()
+        except (EdgemlError, OSError) as exc:
+            log.warning("model store update failed: %s", one_line(exc))
 
-    def _step(self) -> None:
+    def _do_commands(self) -> None:
         while not self._commands.empty():
             kind, args = self._commands.get_nowait()
             getattr(self, f"_do_{kind}")(*args)
+
+    def _step(self) -> None:
+        self._do_commands()
         self._close_retired()
         stamp = self.layout.stamp(self.name)
         if stamp == self._stamp:

@@ -38,21 +38,22 @@ def fashion_store(tmp_path, fashion_int8):
     return store, key
 
 
-def _run(stream: Stream, at: int | None = None, action=None) -> list:
-    results = []
-    for r in stream:
-        results.append(r)
-        if at is not None and r.index == at:
-            threading.Thread(target=action, daemon=True).start()  # as an operator would, from another process
-    return results
+def _run(stream: Stream) -> list:
+    return list(stream)
 
 
 def test_hot_swap_mid_stream_drops_no_frame(video, fashion_store, fashion_float, tmp_path):
     store, key = fashion_store
     v2 = bundle(tmp_path, key, 2, fashion_float, "fashion")
     clf = Classifier("store:fashion", store=store.root, num_threads=1)
-    stream = Stream(video, clf, top_k=1, max_frames=400, poll_s=0.05)
-    results = _run(stream, at=20, action=lambda: store.install(v2, activate=True))
+    # Paced at 100 fps so the swap lands inside the run however loaded the machine; the install runs in the
+    # consumer, as an operator's command would run beside the stream.
+    stream = Stream(video, clf, top_k=1, max_frames=400, poll_s=0.05, fps=100)
+    results = []
+    for r in stream:
+        results.append(r)
+        if r.index == 20:
+            store.install(v2, activate=True)
     indices = [r.index for r in results]
     assert indices == list(range(len(results))) == list(range(400)), "a frame was dropped or reordered"
     assert all(r.error is None for r in results)
@@ -77,7 +78,7 @@ def test_canary_promotes_a_good_retrain_and_rejects_a_broken_one(video, fashion_
     def run_canary(version: int) -> list:
         store.canary("fashion", version, frames=40, min_agreement=0.85, every=2)
         stream = Stream(video, clf if version == 2 else Classifier("store:fashion", store=store.root),
-                        top_k=1, max_frames=300, poll_s=0.05, on_event=events.append)
+                        top_k=1, max_frames=300, poll_s=0.05, on_event=events.append, fps=200)
         return _run(stream)
 
     with caplog.at_level(logging.INFO, logger="edgeml.store"):

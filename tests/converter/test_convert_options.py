@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -105,9 +106,19 @@ def test_declared_mean_with_the_wrong_channel_count_is_a_clear_error(tmp_path):
 
 def test_letterbox_and_pad_value_are_recorded_and_used_by_the_runtime(fashion, tmp_path):
     proc = run_cli("convert", str(fashion.model), "--quantize", "float32", "--resize", "letterbox",
-                   "--pad-value", "114", "--labels", str(fashion.labels), "--output", str(tmp_path), "--json")
+                   "--pad-value", "114", "--labels", str(fashion.labels), "--output", str(tmp_path), "--json",
+                   "--bundle", "--name", "fashion", "--version", "4", "--unsigned")
     assert proc.returncode == 0, proc.stderr
     path = json.loads(proc.stdout.splitlines()[0])["path"]
+    # --bundle (the same conversion, to keep CI short): the model store's bundle of what was written
+    from edgeml.store.bundle import unpack
+
+    written = json.loads(proc.stdout.splitlines()[-1])
+    assert written["bundle"] and written["path"].endswith("fashion-4.edgeml")
+    (tmp_path / "unpacked").mkdir()
+    manifest = unpack(written["path"], tmp_path / "unpacked", {}, allow_unsigned=True).manifest
+    assert (manifest.name, manifest.version, manifest.model) == ("fashion", 4, Path(path).name)
+    assert (tmp_path / "unpacked" / manifest.model).read_bytes() == Path(path).read_bytes()
     info = read_metadata(path).info
     assert info["preprocessing"]["resize"] == "letterbox" and info["preprocessing"]["pad_value"] == 114
     clf = Classifier(path)

@@ -6,10 +6,12 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 BUILD  := build
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-# Debian packages holding the real data the tests and demo use (Fashion-MNIST; photos + street video).
-APT_PACKAGES := dataset-fashion-mnist opencv-doc
+# Debian packages holding the real data the tests and demo use (Fashion-MNIST; photos + street video), and the
+# real parts the sink and kiosk tests start on 127.0.0.1 (an MQTT broker; a headless browser and its driver).
+APT_PACKAGES := dataset-fashion-mnist opencv-doc mosquitto chromium chromium-driver
 APT_MARKERS  := /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz \
-                /usr/share/doc/opencv-doc/examples/data/vtest.avi
+                /usr/share/doc/opencv-doc/examples/data/vtest.avi /usr/sbin/mosquitto /usr/bin/chromium \
+                /usr/bin/chromedriver
 
 STREAM_MODEL ?= $(BUILD)/models/efficientnet_lite0/efficientnet_lite0_int8.tflite
 
@@ -38,7 +40,7 @@ test-runtime: $(RUNTIME_VENV)/.installed
 
 $(RUNTIME_VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(RUNTIME_VENV)
-	$(RUNTIME_VENV)/bin/pip install --quiet ".[store]" "numpy<2" pytest scikit-image
+	$(RUNTIME_VENV)/bin/pip install --quiet ".[store,mqtt,serve]" "numpy<2" pytest scikit-image httpx
 	touch $@
 
 # Optional interop check, not part of `make test`: MediaPipe Tasks' ImageClassifier reads a model we wrote and
@@ -147,7 +149,7 @@ venv: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[convert,opencv,dev,pretrained,store,ann]"
+	$(PY) -m pip install --quiet -e ".[convert,opencv,dev,pretrained,store,ann,mqtt,serve]"
 	touch $@
 
 system-deps:

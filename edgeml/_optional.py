@@ -25,6 +25,11 @@ _INSTALL_HINTS: dict[str, tuple[str, str]] = {
     "cryptography": ("Ed25519 signatures of model bundles", 'pip install "edgeml[store]"'),
     "flatbuffers": ("writing .tflite flatbuffers", "pip install flatbuffers (ai-edge-litert brings it)"),
     "usearch": ("approximate nearest-neighbour search", 'pip install "edgeml[ann]"'),
+    "paho": ("the MQTT sink (--output mqtt://...)", 'pip install "edgeml[mqtt]" (paho-mqtt >= 2; Debian\'s '
+             "python3-paho-mqtt is the old 1.x API)"),
+    "starlette": ("edgeml serve", 'pip install "edgeml[serve]"'),
+    "uvicorn": ("edgeml serve", 'pip install "edgeml[serve]"'),
+    "prometheus_client": ("edgeml serve's /metrics", 'pip install "edgeml[serve]"'),
 }
 
 

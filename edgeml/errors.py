@@ -27,7 +27,9 @@ Every error derives from :class:`EdgemlError` and also from the built-in excepti
     │                                                     the current or committed version, a version marked bad
     ├── LearnError                (+ ValueError)          on-device learning: no embedding model, a label with no
     │                                                     examples, unreadable stored examples
-    └── IndexFileError            (+ ValueError)          a similarity index that is corrupt or of another dimension
+    ├── IndexFileError            (+ ValueError)          a similarity index that is corrupt or of another dimension
+    └── SinkError                 (+ OSError)             a results sink cannot be opened or written: outbox file,
+                                                          jsonl path, broker settings, server bind
 
 Every message is one line. Text from another library (an interpreter's, zipfile's, json's) is embedded through
 :func:`one_line`, which squashes it to one line and cuts it to :data:`FOREIGN_LIMIT` characters, so a corrupt file
@@ -56,6 +58,7 @@ __all__ = [
     "ModelFormatError",
     "ModelNotFoundError",
     "ServiceConfigError",
+    "SinkError",
     "SourceError",
     "StoreError",
     "StreamStalledError",
@@ -184,3 +187,8 @@ class LearnError(EdgemlError, ValueError):
 
 class IndexFileError(EdgemlError, ValueError):
     """A similarity index file is corrupt, or its vectors have another dimension than the embedding model's."""
+
+
+class SinkError(EdgemlError, OSError):
+    """A results sink (``--output``) or ``edgeml serve`` cannot do its job: an unwritable or corrupt outbox or
+    jsonl file, an address that cannot be bound; the message names the fix."""

@@ -9,7 +9,9 @@ stream like SIGINT, since that is what a closed terminal or ssh session sends. W
 stuck camera read or ``invoke()`` (``--source-timeout``, ``--invoke-timeout``), the error and the stats are
 printed and the process exits 1 at once, without waiting for the stuck thread, so that systemd restarts the kiosk.
 Frames stay in memory: nothing is written to disk or sent anywhere (a store model's health state, never a frame,
-is written to the store); ``--preview`` only draws them in a local window.
+is written to the store); ``--preview`` only draws them in a local window. Results leave the process only through
+``--output`` sinks (:mod:`edgeml.sinks`), as schema-1 events handed to the dispatcher's thread, so a slow disk or
+broker never holds up the camera; ``--output -`` then owns stdout (events instead of the per-frame lines).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from edgeml.cli._outputs import open_dispatcher, sinks_summary
 from edgeml.errors import StreamStalledError
 from edgeml.frame import BGR, BGRX, GRAY, I420, NV12, RGB, RGBX, Frame
 from edgeml.service.notify import Watchdog
@@ -50,6 +53,8 @@ def run_stream(args: argparse.Namespace, clf: Any, settings: RunSettings) -> int
     stream = Stream(source, clf, top_k=args.top_k, threshold=args.threshold, max_frames=args.max_frames,
                     fps=args.fps, keep_frames=args.preview, source_timeout=args.source_timeout or None,
                     invoke_timeout=args.invoke_timeout or None, **options)
+    dispatcher = open_dispatcher(args, stats=lambda: stream.stats.to_dict())  # start() renews stats
+    printing = "-" not in args.output
     window = _open_preview() if args.preview else None
     # Under the kiosk unit (`edgeml service install`, Type=notify, WatchdogSec): READY once the model is loaded,
     # then a ping per result, so a stalled camera or pipeline is restarted by systemd. A no-op anywhere else.
@@ -58,16 +63,24 @@ def run_stream(args: argparse.Namespace, clf: Any, settings: RunSettings) -> int
     with _stop_on_signals(stream) as received:
         try:
             for result in stream:
-                _print(result, args.json)
+                if dispatcher is not None:
+                    dispatcher.submit(result)
+                if printing:
+                    _print(result, args.json)
                 watchdog.ping()
                 if window is not None and not _show(window, stream, result):
                     stream.stop()
         except StreamStalledError as exc:
+            if dispatcher is not None:
+                dispatcher.close(timeout=2.0)  # what is committed stays committed; a short wait for the rest
             _exit_stalled(exc, stream)
         finally:  # the stats line is printed however the stream ended, a failure included
             if received:
                 print(f"edgeml classify: stopped by {received[0]}", file=sys.stderr)
             print(f"edgeml classify: {stream.stats.summary()}", file=sys.stderr)
+            if dispatcher is not None:
+                dispatcher.close(timeout=5.0)
+                print(f"edgeml classify: sent {sinks_summary(dispatcher)}", file=sys.stderr)
     return 1 if stream.stats.errors else 0
 
 

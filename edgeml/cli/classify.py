@@ -18,6 +18,7 @@ from edgeml.cli._args import (
     run_options,
     show_settings,
 )
+from edgeml.cli._outputs import add_output_options
 
 CAMERA_FORMATS = ("YUV420", "RGB888", "BGR888", "XRGB8888", "XBGR8888")  # picamera2's names: boards.LORES_TO_FRAME
 
@@ -27,8 +28,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "classify", help="classify image files or a camera/video stream with a .tflite model",
         description="Classify image files, or a stream with --source (picamera2[:N], usb:N, v4l2:/dev/videoN, "
                     "video:PATH, images:DIR_OR_GLOB, synthetic, or camera: this board's camera). Frames are never "
-                    "written to disk or sent anywhere. Settings resolve as argument > board profile > model > "
-                    "default; -v shows where each came from.")
+                    "written to disk or sent anywhere; results leave the device only through --output (events, "
+                    "never pixels). Settings resolve as argument > board profile > model > default; -v shows "
+                    "where each came from.")
     p.add_argument("--model", "-m", required=True,
                    help="the .tflite model, or store:NAME[@VERSION] from the model store (`edgeml models`)")
     p.add_argument("--store", metavar="DIR", help="the model store for store:NAME (default: $EDGEML_STORE, else "
@@ -58,6 +60,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--max-megapixels", type=positive_float, default=None, metavar="MP",
                    help="refuse image files larger than this before decoding them (default: 40; a larger JPEG is "
                         "decoded at a reduced scale when that fits)")
+    add_output_options(p)
     p.add_argument("images", nargs="*", metavar="IMAGE", help="image files")
     p.set_defaults(func=run, parser=p)
 
@@ -70,10 +73,13 @@ def run(args: argparse.Namespace) -> int:
         args.parser.error("give either IMAGE files or --source SRC (exactly one of them)")
     stream_only = [f for f in ("max_frames", "fps", "realtime", "loop", "preview", "camera_format")
                    if getattr(args, f)]
-    stream_only += [f for f in ("source_timeout", "invoke_timeout")
+    stream_only += [f for f in ("source_timeout", "invoke_timeout", "emit_hold", "emit_min_score")
                     if getattr(args, f) != args.parser.get_default(f)]
+    stream_only += [f for f in ("output", "emit", "heartbeat", "mqtt_ca", "device_id") if getattr(args, f)]
     if args.images and stream_only:
         args.parser.error(f"--{stream_only[0].replace('_', '-')} applies to --source streams only")
+    if args.json and "-" in args.output:
+        args.parser.error("--json and --output - both write to stdout: use --output - alone for schema-1 events")
     if args.max_megapixels is not None:
         from edgeml.image import set_max_pixels
 

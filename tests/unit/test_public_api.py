@@ -12,7 +12,8 @@ EXPECTED = [
     "EdgeTpuError", "EdgemlError", "Embedder", "Embedding", "Frame", "ImageError", "Index", "IndexFileError",
     "InterpreterUnavailableError", "InvalidArgumentError", "InvalidSourceError", "LabelsError", "LearnError",
     "MissingDependencyError", "ModelCompatibilityError", "ModelFile",
-    "ModelFormatError", "ModelNotFoundError", "Preprocessing", "RunSettings", "ServiceConfigError", "SourceError",
+    "ModelFormatError", "ModelNotFoundError", "Preprocessing", "RunSettings", "ServiceConfigError", "SinkError",
+    "SourceError",
     "StoreError", "StreamStalledError", "TensorSpec", "Verification", "__version__", "cosine_similarity", "load_image",
     "read_labels", "resolve_settings", "stream", "verify_model",
 ]

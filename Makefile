@@ -16,7 +16,7 @@ APT_MARKERS  := /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz \
 STREAM_MODEL ?= $(BUILD)/models/efficientnet_lite0/efficientnet_lite0_int8.tflite
 
 .PHONY: demo transfer test test-runtime test-mediapipe test-arm64 lint typecheck check clean system-deps venv bench \
-        bench-stream fuzz bench-verify soak fuzz-images bench-learn bench-search bench-store test-kills
+        bench-stream fuzz bench-verify soak fuzz-images bench-learn bench-search bench-store test-kills bench-fleet
 
 demo: venv system-deps
 	$(PY) examples/demo.py --build $(BUILD)/demo
@@ -128,6 +128,12 @@ bench-search: venv
 bench-store: venv system-deps
 	$(PY) benchmarks/store.py
 	$(PY) benchmarks/store_swap.py
+
+# Results leaving the device: frames/s with and without --output (jsonl, mqtt to a local mosquitto), and the
+# events/s the MQTT outbox sustains.
+bench-fleet: venv system-deps $(STREAM_MODEL)
+	$(PY) benchmarks/fleet.py --model $(STREAM_MODEL)
+	$(PY) benchmarks/fleet_outbox.py
 
 # Power loss, more of it than CI runs: SIGKILL `models install` and `activate` at every step and after
 # KILLS random delays each (the default suite does 12 each).

@@ -6,8 +6,12 @@ import argparse
 import logging
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from edgeml.cli._args import add_run_options, board_for, positive_int, run_options
+from edgeml.cli._args import add_run_options, board_for, non_negative_float, positive_int, run_options
+
+if TYPE_CHECKING:
+    from edgeml.service import ServiceSpec
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +30,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                      help="frame source, e.g. picamera2, usb:0, v4l2:/dev/video0 (default: camera, the board "
                           "profile's camera, resolved on the device at each start)")
     add_run_options(ins)
-    ins.add_argument("--output", help="append JSON results to this file (default: stdout, into the journal)")
+    ins.add_argument("--output", action="append", default=[], metavar="SINK",
+                     help="where the unit sends results (repeatable), as `edgeml classify --output`: '-' (events "
+                          "into the journal), jsonl:/ABS/PATH, mqtt://[USER[:PASSWORD]@]HOST[:PORT]/TOPIC or "
+                          "mqtts://...; a bare path means jsonl:PATH (default: --json lines into the journal). "
+                          "Without an mqtt output the unit has no network at all; with one, only the broker")
+    ins.add_argument("--emit", metavar="POLICY", help="passed to classify: every | change | interval:SECONDS")
+    ins.add_argument("--heartbeat", type=non_negative_float, metavar="S", help="passed to classify (0: none)")
+    ins.add_argument("--mqtt-ca", metavar="FILE", help="passed to classify: CA certificates for mqtts://")
     ins.add_argument("--user", help="run as this non-root user (default: $SUDO_USER or you)")
     ins.add_argument("--name", default="edgeml-kiosk", help="unit name (default: edgeml-kiosk)")
     ins.add_argument("--watchdog", type=positive_int, default=30, help="WatchdogSec, seconds (default: 30)")
@@ -50,17 +61,23 @@ def run(args: argparse.Namespace) -> int:
         if not path.is_file():
             raise ServiceConfigError(f"Model file not found: {str(path)!r}. Pass the .tflite the kiosk should run.")
         model = str(path)
-    output = str(Path(args.output).expanduser().resolve()) if args.output else None
+    outputs = [_output(text) for text in args.output]
+    mqtt_ca = str(Path(args.mqtt_ca).expanduser().resolve()) if args.mqtt_ca else None
+    if mqtt_ca is not None and not Path(mqtt_ca).is_file():
+        raise ServiceConfigError(f"--mqtt-ca file not found: {mqtt_ca!r}. Pass the CA bundle that signed the "
+                                 "broker's certificate.")
     board = None if args.board == "auto" else args.board  # "auto" is what classify does anyway, at each start
     if board not in (None, "none"):
         get_profile(board)  # an unknown name fails here, not in a crash-looping unit
     if args.source == CAMERA:
         resolve_settings(source=CAMERA, board=board_for(run_options(args)["board"]))  # no camera: say so now
     store = str(Path(args.store).resolve()) if args.store else None
-    spec = ServiceSpec(model=model, store=store, source=args.source, user=args.user or default_user(), output=output,
+    spec = ServiceSpec(model=model, store=store, source=args.source, user=args.user or default_user(),
+                       outputs=tuple(outputs), emit=args.emit, heartbeat_s=args.heartbeat, mqtt_ca=mqtt_ca,
                        name=args.name, watchdog_s=args.watchdog, device=args.device, fallback=args.fallback,
                        board=board, threads=args.threads)
-    unit = render_unit(spec)
+    _check_output_dirs(spec)
+    unit = render_unit(spec)  # resolves the MQTT brokers: a name that does not resolve fails here
     if args.dry_run:
         print(unit, end="")
         return 0
@@ -70,10 +87,35 @@ def run(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise ServiceConfigError(f"Cannot write {path}: {exc.strerror}. Run with sudo, or pass --unit-dir DIR "
                                  "or --print") from exc
-    os.chmod(path, 0o644)  # the unit is public; the store it runs from is not
+    # The unit is public, the store it runs from is not; an MQTT password makes the unit a secret too.
+    os.chmod(path, 0o600 if spec.has_password else 0o644)
+    if spec.has_password:
+        log.warning("%s holds the MQTT password (mode 0600), but local users still see it in the process list "
+                    "and `systemctl show`: give the kiosk a broker login of its own.", path)
     print(path)
     log.info("Wrote %s. Start it with: %s", path, install_commands(args.name))
     return 0
+
+
+def _output(text: str) -> str:
+    """Return one ``--output`` as the unit gets it: a bare path (the old ``--output FILE``) made absolute."""
+    from edgeml.sinks.base import SCHEMES
+
+    if text == "-" or text.partition(":")[0] in SCHEMES:
+        return text
+    return f"jsonl:{Path(text).expanduser().resolve()}"
+
+
+def _check_output_dirs(spec: ServiceSpec) -> None:
+    """Refuse a ``jsonl:`` folder that does not exist: under ProtectSystem=strict the unit could not create it."""
+    from edgeml.errors import ServiceConfigError
+
+    for path in spec.jsonl_paths:
+        folder = Path(path).parent
+        if not folder.is_dir() and str(folder) != spec.store_dir:  # the store is created by systemd (StateDirectory)
+            raise ServiceConfigError(f"--output jsonl:{path}: folder {str(folder)!r} does not exist, and the unit "
+                                     f"may not create it. Create it for the service user first: "
+                                     f"sudo install -d -o {spec.user} {folder}")
 
 
 def _store_model(ref: str, store: str | None) -> str:

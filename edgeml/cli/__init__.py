@@ -22,8 +22,8 @@ from edgeml.errors import one_line as _one_line
 __all__ = ["Parser", "build_parser", "main", "one_line"]
 
 # Subcommand modules under edgeml.cli, in the order `edgeml --help` lists them.
-COMMANDS = ("classify", "bench", "convert", "train", "learn", "index", "inspect", "edgetpu", "boards", "doctor",
-            "service", "models", "bundle", "keys")
+COMMANDS = ("classify", "serve", "bench", "convert", "train", "learn", "index", "inspect", "edgetpu", "boards",
+            "doctor", "service", "models", "bundle", "keys")
 
 
 class Parser(argparse.ArgumentParser):

@@ -19,6 +19,7 @@ from edgeml.cli._args import (
     show_settings,
 )
 from edgeml.cli._outputs import add_output_options
+from edgeml.cli._store import begin_store_run
 
 CAMERA_FORMATS = ("YUV420", "RGB888", "BGR888", "XRGB8888", "XBGR8888")  # picamera2's names: boards.LORES_TO_FRAME
 
@@ -87,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
     options = run_options(args)
     options["board"] = board_for(options["board"])
     if args.source:
-        _begin_store_run(args.model, args.store)
+        begin_store_run(args.model, args.store, 'edgeml classify')
     clf = Classifier(args.model, labels=args.labels, num_threads=options["threads"], device=options["device"],
                      fallback=options["fallback"], board=options["board"], store=args.store)
     source = None
@@ -99,26 +100,6 @@ def run(args: argparse.Namespace) -> int:
 
         return run_stream(args, clf, source)
     return _classify_files(args, clf)
-
-
-def _begin_store_run(model: str, store: str | None) -> None:
-    """Before a stream loads ``store:NAME``: count the start of a pending version, or revert one that has had its
-    starts (commit or revert: a kiosk never crash-loops on a bad update)."""
-    from edgeml.store.identity import is_store_ref, parse_ref
-
-    if not is_store_ref(model):
-        return
-    name, version = parse_ref(model)
-    if version is not None:  # pinned: no commit-or-revert
-        return
-    from edgeml.store.store import ModelStore
-
-    start = ModelStore(store).begin_run(name)
-    if start.reverted:
-        print(f"edgeml classify: {name} {start.reverted['previous']} {start.reverted['reason']}: reverted to "
-              f"{start.reverted['version']}", file=sys.stderr)
-    elif start.pending:
-        print(f"edgeml classify: {name} {start.version} is pending its health window", file=sys.stderr)
 
 
 def _classify_files(args: argparse.Namespace, clf: Any) -> int:

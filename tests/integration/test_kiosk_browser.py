@@ -1,0 +1,94 @@
+"""The kiosk page in a real headless browser (Debian chromium + chromedriver, offline): it follows a running
+``edgeml serve`` stream live over EventSource, so ``#label`` changes when the scene changes class."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("selenium", reason="the kiosk browser test needs selenium (pip install selenium)")
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMEDRIVER = shutil.which("chromedriver") or ("/usr/bin/chromedriver" if Path("/usr/bin/chromedriver").exists()
+                                                else None)
+if CHROMIUM is None or CHROMEDRIVER is None:
+    pytest.skip("needs Debian's chromium and chromium-driver (apt install chromium chromium-driver)",
+                allow_module_level=True)
+
+from tests.integration.test_serve_http import ServeProcess  # noqa: E402  (skips too without starlette etc.)
+
+ROOT = Path(__file__).resolve().parents[2]
+# The screenshot goes to build/ on every run; EDGEML_UPDATE_DOCS=1 also refreshes the committed docs/kiosk.png.
+SCREENSHOT = ROOT / "build" / "kiosk.png"
+DOCS_SCREENSHOT = ROOT / "docs" / "kiosk.png"
+
+
+@pytest.fixture(scope="module")
+def two_phases(fashion, tmp_path_factory):
+    """30 real Trouser test images then 30 real Sneaker ones: at 10 fps, each class holds the screen for 3 s."""
+    folder = tmp_path_factory.mktemp("kiosk_images")
+    first = sorted(fashion.test_dir.glob("1_*/*.png"))[:30]
+    second = sorted(fashion.test_dir.glob("7_*/*.png"))[:30]
+    for i, path in enumerate(first + second):
+        (folder / f"{i:03d}.png").symlink_to(path)
+    return folder, set(fashion.labels.read_text().split("\n")) - {""}
+
+
+@pytest.fixture
+def browser():
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
+                "--window-size=1280,800", "--no-first-run", "--disable-extensions"):
+        options.add_argument(arg)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.set_page_load_timeout(20)
+    yield driver
+    driver.quit()
+
+
+def wait_for(predicate, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+def test_the_kiosk_label_follows_the_live_stream(fashion_int8, two_phases, browser, tmp_path):
+    from selenium.webdriver.common.by import By
+
+    folder, labels = two_phases
+    server = ServeProcess(tmp_path, "--model", str(fashion_int8), "--name", "fashion", "--source",
+                          f"images:{folder}", "--loop", "--fps", "10", "--preview")
+    try:
+        browser.get(f"{server.url}/")
+        text = lambda element_id: browser.find_element(By.ID, element_id).text.strip()  # noqa: E731
+        # The model is not perfect (an odd frame may read "Bag"): wait for the two classes on the screen.
+        phases = {"Trouser", "Sneaker"}
+        first = wait_for(lambda: text("label") if text("label") in phases else None, 15, "a real label")
+        second = wait_for(lambda: text("label") if text("label") in phases - {first} else None, 15,
+                          f"#label to change from {first!r} to the other class")
+        assert second in labels
+        time.sleep(1.0)  # mid-phase: the preview frame (polled) and the label (pushed) show the same class
+        SCREENSHOT.parent.mkdir(exist_ok=True)
+        SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+        assert browser.save_screenshot(str(SCREENSHOT))
+        if os.environ.get("EDGEML_UPDATE_DOCS"):
+            shutil.copyfile(SCREENSHOT, DOCS_SCREENSHOT)
+        assert text("score").endswith("%")
+        wait_for(lambda: float(text("fps") or 0) > 1, 5, "#fps above 1")
+        assert text("model").startswith("fashion_cnn_int8") or "fashion" in text("model")
+        assert text("status") == "live"
+        wait_for(lambda: browser.execute_script("return document.getElementById('preview').naturalWidth") > 0, 5,
+                 "the --preview frame")
+    finally:
+        assert server.stop() == 0

@@ -16,8 +16,9 @@ from edgeml.errors import EdgemlError
 from edgeml.frame import parse_size
 from edgeml.interpreter.devices import DEVICES, parse_device
 
-__all__ = ["add_run_options", "board", "board_for", "device", "frame_size", "non_negative_float", "non_negative_int",
-           "positive_float", "positive_int", "probability", "run_options", "show_settings", "tensor_size"]
+__all__ = ["add_model_options", "add_run_options", "board", "board_for", "device", "frame_size", "non_negative_float",
+           "non_negative_int", "positive_float", "positive_int", "probability", "run_options", "show_settings",
+           "tensor_size"]
 
 log = logging.getLogger("edgeml.cli")
 
@@ -100,6 +101,15 @@ def board(text: str) -> str:
     if text not in names:
         raise argparse.ArgumentTypeError(f"unknown board {text!r}; valid: auto, none, {', '.join(names)}")
     return text
+
+
+def add_model_options(p: argparse.ArgumentParser) -> None:
+    """Add --model (a file or store:NAME[@VERSION]), --store and --labels: which classifier runs."""
+    p.add_argument("--model", "-m", required=True,
+                   help="the .tflite model, or store:NAME[@VERSION] from the model store (`edgeml models`)")
+    p.add_argument("--store", metavar="DIR", help="the model store for store:NAME (default: $EDGEML_STORE, else "
+                                                  "~/.local/share/edgeml)")
+    p.add_argument("--labels", help="labels file (default: the labels embedded in the model)")
 
 
 def add_run_options(p: argparse.ArgumentParser) -> None:

@@ -9,6 +9,7 @@ import time
 from typing import Any
 
 from edgeml.cli._args import (
+    add_model_options,
     add_run_options,
     board_for,
     non_negative_float,
@@ -32,11 +33,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "written to disk or sent anywhere; results leave the device only through --output (events, "
                     "never pixels). Settings resolve as argument > board profile > model > default; -v shows "
                     "where each came from.")
-    p.add_argument("--model", "-m", required=True,
-                   help="the .tflite model, or store:NAME[@VERSION] from the model store (`edgeml models`)")
-    p.add_argument("--store", metavar="DIR", help="the model store for store:NAME (default: $EDGEML_STORE, else "
-                                                  "~/.local/share/edgeml)")
-    p.add_argument("--labels", help="labels file (default: the labels embedded in the model)")
+    add_model_options(p)
     p.add_argument("--top-k", type=positive_int, default=5, help="classes to show per image (default: 5)")
     p.add_argument("--threshold", type=probability, default=0.0,
                    help="hide classes scoring below this probability, 0..1 (default: 0)")

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 from edgeml.cli._args import (
+    add_model_options,
     add_run_options,
     board_for,
     non_negative_float,
@@ -36,7 +37,6 @@ from edgeml.serve.access import DEFAULT_HOST, DEFAULT_PORT, check_bind
 log = logging.getLogger("edgeml.cli")
 
 TOKEN_ENV = "EDGEML_SERVE_TOKEN"
-_SIZED = ("picamera2", "usb", "v4l2")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -46,11 +46,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     ":classify), Prometheus /metrics, /healthz, /readyz, live server-sent /events and a kiosk page "
                     "at /. With --source a stream is classified in the background and shown live. Needs "
                     "edgeml[serve]. A non-loopback --host needs --token (or --insecure-public).")
-    p.add_argument("--model", "-m", required=True,
-                   help="the .tflite model, or store:NAME[@VERSION] from the model store (`edgeml models`)")
-    p.add_argument("--store", metavar="DIR", help="the model store for store:NAME (default: $EDGEML_STORE, else "
-                                                  "~/.local/share/edgeml)")
-    p.add_argument("--labels", help="labels file (default: the labels embedded in the model)")
+    add_model_options(p)
     p.add_argument("--name", help="the model name clients use in /v1/models/NAME (default: the store name or the "
                                   "file's stem)")
     p.add_argument("--top-k", type=positive_int, default=5, help="classes per result (default: 5)")
@@ -161,18 +157,14 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _open_stream(args: argparse.Namespace, open_classifier: Callable[[], Any], board: Any) -> Any:
+    from edgeml.cli._stream import source_options
     from edgeml.settings import resolve_settings
     from edgeml.streaming import Stream
 
     settings = resolve_settings(source=args.source, board=board)
     source = str(settings.source)
     clf = open_classifier()
-    scheme = source.partition(":")[0]
-    options: dict[str, Any] = {"loop": args.loop, "realtime": args.realtime}
-    if scheme in _SIZED:
-        options["size"] = (clf.width, clf.height)
-    if scheme == "picamera2":
-        options["lores_format"] = settings.camera_format
+    options = source_options(args, clf, settings, window=False)  # --preview here is the page's, not a window
     return Stream(source, clf, top_k=args.top_k, threshold=args.threshold, fps=args.fps,
                   keep_frames=args.preview, source_timeout=args.source_timeout or None,
                   invoke_timeout=args.invoke_timeout or None, **options)

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from edgeml.errors import EdgemlError, one_line
+from edgeml.errors import EdgemlError, InvalidArgumentError, one_line
 from edgeml.frame import Frame
 from edgeml.store import health
 from edgeml.store.layout import PointerStamp, StoreLayout
@@ -67,7 +67,8 @@ class ModelWatcher:
     def __init__(self, classifier: Classifier, *, poll_s: float = POLL_S) -> None:
         ident = classifier.identity
         if ident is None:
-            raise ValueError("ModelWatcher needs a classifier opened from store:NAME")
+            raise InvalidArgumentError("ModelWatcher needs a classifier opened from an unpinned store model; open "
+                                       "it as Classifier(\"store:NAME\") to follow the store's current version.")
         self.layout, self.name, self.poll_s = StoreLayout(ident.store), ident.name, poll_s
         self.version = ident.version  # what the inference thread runs (after take())
         self._loaded = ident.version  # what it runs or will run once it takes the slot

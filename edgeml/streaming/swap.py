@@ -67,8 +67,8 @@ class ModelWatcher:
     def __init__(self, classifier: Classifier, *, poll_s: float = POLL_S) -> None:
         ident = classifier.identity
         if ident is None:
-            raise InvalidArgumentError("ModelWatcher needs a classifier opened from an unpinned store model; open "
-                                       "it as Classifier(\"store:NAME\") to follow the store's current version.")
+            raise InvalidArgumentError("ModelWatcher needs a classifier opened from the model store; open it as "
+                                       "Classifier(\"store:NAME\") to follow the store's current version.")
         self.layout, self.name, self.poll_s = StoreLayout(ident.store), ident.name, poll_s
         self.version = ident.version  # what the inference thread runs (after take())
         self._loaded = ident.version  # what it runs or will run once it takes the slot

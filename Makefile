@@ -8,14 +8,18 @@ BUILD  := build
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Debian packages holding the real data the tests and demo use (Fashion-MNIST; photos + street video), and the
 # real parts the sink and kiosk tests start on 127.0.0.1 (an MQTT broker; a headless browser and its driver).
-APT_PACKAGES := dataset-fashion-mnist opencv-doc mosquitto chromium chromium-driver
+# Also Raspberry Pi OS Bookworm's own Python stack (it is Debian 12's): apt's numpy, Pillow and OpenCV under the
+# system python3, on which test-bookworm runs the runtime suite as a Pi user installs it.
+APT_PACKAGES := dataset-fashion-mnist opencv-doc mosquitto chromium chromium-driver \
+                python3-venv python3-numpy python3-pil python3-opencv
 APT_MARKERS  := /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz \
                 /usr/share/doc/opencv-doc/examples/data/vtest.avi /usr/sbin/mosquitto /usr/bin/chromium \
-                /usr/bin/chromedriver
+                /usr/bin/chromedriver /usr/share/doc/python3-venv /usr/share/doc/python3-numpy \
+                /usr/share/doc/python3-pil /usr/share/doc/python3-opencv
 
 STREAM_MODEL ?= $(BUILD)/models/efficientnet_lite0/efficientnet_lite0_int8.tflite
 
-.PHONY: demo transfer test test-runtime test-mediapipe test-arm64 lint typecheck check clean system-deps venv bench \
+.PHONY: demo transfer test test-bookworm test-lowest test-pythons wheel picamera2-dists test-mediapipe test-arm64 lint typecheck check clean system-deps venv bench \
         bench-stream fuzz bench-verify soak fuzz-images bench-learn bench-search bench-store test-kills bench-fleet
 
 demo: venv system-deps
@@ -27,21 +31,46 @@ TRANSFER_ARGS ?=
 transfer: venv system-deps
 	$(PY) examples/transfer_vs_scratch.py --build $(BUILD)/experiments/transfer $(TRANSFER_ARGS)
 
-test: venv system-deps
+# The full suite in the host venv (TensorFlow, newest libraries), then the device runtime's suite where devices run
+# it: Raspberry Pi OS Bookworm's own Python stack, and the lowest library versions we declare.
+test: venv system-deps picamera2-dists
 	$(PY) -m pytest
-	$(MAKE) --no-print-directory test-runtime
+	$(MAKE) --no-print-directory test-bookworm test-lowest
 
-# The device install on its own: `pip install .` (numpy, Pillow, ai-edge-litert; no TensorFlow) under numpy 1,
-# running the unit and integration tests on the models the full run above cached in build/.
-RUNTIME_VENV := build/runtime-venv
-test-runtime: $(RUNTIME_VENV)/.installed
-	$(RUNTIME_VENV)/bin/python -c "import importlib.util as u, sys; sys.exit(u.find_spec('tensorflow') is not None)"
-	$(RUNTIME_VENV)/bin/python -m pytest -p no:cacheprovider tests/unit tests/integration
+# The wheel a device installs, built from a copy of the tree (setuptools leaves build/ and egg-info behind).
+wheel: venv
+	rm -rf $(BUILD)/dist && mkdir -p $(BUILD)/dist/src
+	cp pyproject.toml README.md $(BUILD)/dist/src/ && cp -r edgeml converters boards $(BUILD)/dist/src/
+	find $(BUILD)/dist/src -name __pycache__ -prune -exec rm -rf {} +
+	$(PY) -m pip wheel --no-deps --no-build-isolation -w $(BUILD)/dist $(BUILD)/dist/src > $(BUILD)/dist/build.log \
+	  2>&1 || { cat $(BUILD)/dist/build.log; exit 1; }
 
-$(RUNTIME_VENV)/.installed: pyproject.toml
-	$(PYTHON) -m venv $(RUNTIME_VENV)
-	$(RUNTIME_VENV)/bin/pip install --quiet ".[store,mqtt,serve]" "numpy<2" pytest scikit-image httpx
+# The real picamera2 (pure Python; it needs libcamera to import), read with ast by the double's contract test:
+# the lowest version the [picamera] extra declares and the newest.
+PICAMERA2_VERSIONS := 0.3.17 0.3.38
+PICAMERA2_DISTS    := $(BUILD)/picamera2
+picamera2-dists: $(PICAMERA2_DISTS)/.downloaded
+$(PICAMERA2_DISTS)/.downloaded:
+	for v in $(PICAMERA2_VERSIONS); do $(PYTHON) -m pip download --quiet --no-deps --only-binary=:all: \
+	  -d $(PICAMERA2_DISTS) picamera2==$$v 2>&1 | grep -v "is ignored: it is neither"; \
+	  ls $(PICAMERA2_DISTS)/picamera2-$$v-*.whl >/dev/null || exit 1; done
 	touch $@
+
+# Raspberry Pi OS Bookworm's stack: /usr/bin/python3 (3.11.2), apt's numpy 1.24.2, Pillow 9.4.0, OpenCV 4.6.0, a
+# --system-site-packages venv, the README's install line; fails if the install replaced any of them
+# (tests/platforms/stack.sh). Runs the runtime suite on the models the full run cached in build/.
+test-bookworm: system-deps wheel
+	bash tests/platforms/stack.sh $$(ls $(BUILD)/dist/edgeml-*.whl) $(BUILD)/pios/venv bookworm
+
+# pip ranges on the other declared Pythons (noxfile.py): the lowest versions we declare on 3.10 (in make test), and
+# the newest on 3.12 and 3.13 plus the no-OpenCV device install (make test-pythons). Interpreters from pyenv.
+space := $() $()
+PYENV_BINS := $(subst $(space),:,$(wildcard $(HOME)/.pyenv/versions/3.1[0-3].*/bin))
+NOX := PATH="$(PYENV_BINS):$$PATH" $(PY) -m nox --no-error-on-missing-interpreters
+test-lowest: venv wheel
+	$(NOX) -s lowest
+test-pythons: venv wheel
+	$(NOX) -s lowest newest no_opencv
 
 # Optional interop check, not part of `make test`: MediaPipe Tasks' ImageClassifier reads a model we wrote and
 # returns our top-1. mediapipe pulls opencv-contrib-python (clashes with headless), so it gets its own venv.

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, Union
 
 import numpy as np
-from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageFile, UnidentifiedImageError
 
 from edgeml.errors import ImageError, InvalidArgumentError
 from edgeml.image_modes import Mode, convert
@@ -109,8 +109,14 @@ def load_image(path: str | os.PathLike[str], mode: Mode | None = "RGB") -> np.nd
                 label = repr(name)
                 _fit(im, label)
                 _note_frames(im, label)
+                # Before load(): Pillow 9.x reads a multi-page TIFF's EXIF through the file, which load() closes
+                # ("'NoneType' object has no attribute 'seek'"). A PNG's EXIF may follow its pixels, so reading it
+                # decodes them: a failure there is the file's, reported by load(), not the EXIF's.
+                orientation = _orientation(im, None)
                 im.load()
-                return _pixels(_orient(im, label), mode, label)
+                if orientation is None:
+                    orientation = _orientation(im, label)
+                return _pixels(_orient(im, orientation), mode, label)
     except ImageError:
         raise
     except FileNotFoundError as exc:  # deleted between the check and the read (a folder being emptied)
@@ -194,17 +200,28 @@ def _note_frames(im: Image.Image, label: str) -> None:
         _say_once("frames", "%s has several frames (an animation or pages): edgeml classifies the first", label)
 
 
-def _orient(im: Image.Image, label: str) -> Image.Image:
-    """Return ``im`` turned as its EXIF orientation says (a new image), or ``im`` itself when upright."""
+# EXIF orientation -> the transpose that shows the image upright (what ImageOps.exif_transpose does)
+_UPRIGHT = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: Image.Transpose.FLIP_TOP_BOTTOM,
+            5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
+            8: Image.Transpose.ROTATE_90}
+
+
+def _orientation(im: Image.Image, label: str | None) -> int | None:
+    """Return the EXIF orientation of ``im``: 1 when upright or absent, and when unreadable 1 said once (or None
+    without a ``label``, for the caller to try again after ``load()``)."""
     try:
         orientation = im.getexif().get(_ORIENTATION, 1)
-        if orientation not in range(2, 9):
-            return im
-        turned = ImageOps.exif_transpose(im)
     except Exception as exc:  # unreadable EXIF on decodable pixels: classify them as stored
+        if label is None:
+            return None
         _say_once("exif", "%s: unreadable EXIF (%s); orientation not applied", label, _brief(exc, 80))
-        return im
-    return turned if turned is not None else im
+        return 1
+    return orientation if orientation in _UPRIGHT else 1
+
+
+def _orient(im: Image.Image, orientation: int) -> Image.Image:
+    """Return ``im`` turned upright for its EXIF ``orientation`` (a new image), or ``im`` itself when upright."""
+    return im.transpose(_UPRIGHT[orientation]) if orientation in _UPRIGHT else im
 
 
 def _pixels(im: Image.Image, mode: Mode | None, label: str) -> np.ndarray:
@@ -271,7 +288,7 @@ def _from_pil(image: Image.Image, mode: Mode) -> np.ndarray:
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             if isinstance(image, ImageFile.ImageFile):  # opened from a file: maybe not decoded yet
                 _fit(image, name)
-            return _pixels(_orient(image, name), mode, name)
+            return _pixels(_orient(image, _orientation(image, name) or 1), mode, name)
     except ImageError:
         raise
     except Exception as exc:  # a lazily opened file decodes here: truncated data, a bad mode, ...

@@ -51,10 +51,22 @@ def convert(im: Image.Image, mode: Mode) -> Image.Image:
     except ValueError:
         pass
     try:  # e.g. LAB → L: Pillow converts LAB only to RGB
-        return im.convert("RGB").convert(mode)
+        return (_lab_to_rgb(im) if im.mode == "LAB" else im.convert("RGB")).convert(mode)
     except ValueError as exc:
         raise ImageError(f"PIL images in mode {im.mode!r} cannot be converted to {mode} ({exc}). Convert it to "
                          "RGB first.") from exc
+
+
+def _lab_to_rgb(im: Image.Image) -> Image.Image:
+    """CIE LAB → sRGB. Pillow 9.3+ converts it itself; 9.1 and 9.2 only through LittleCMS (``PIL.ImageCms``, in
+    Pillow's wheels), which gives the same values."""
+    try:
+        return im.convert("RGB")
+    except ValueError:
+        from PIL import ImageCms
+
+        lab, srgb = ImageCms.createProfile("LAB"), ImageCms.createProfile("sRGB")
+        return ImageCms.applyTransform(im, ImageCms.buildTransformFromOpenProfiles(lab, srgb, "LAB", "RGB"))
 
 
 def _scale_to_bytes(im: Image.Image) -> np.ndarray:

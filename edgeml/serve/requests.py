@@ -20,6 +20,7 @@ import binascii
 import io
 import json
 import threading
+import warnings
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -114,8 +115,12 @@ def _open_b64(text: Any, max_pixels: int) -> Image.Image:
 
 def _pixels(values: list[Any], max_pixels: int) -> np.ndarray:
     try:
-        array = np.asarray(values)
-    except ValueError:
+        with warnings.catch_warnings():  # numpy 1.23's VisibleDeprecationWarning for a ragged list
+            warnings.simplefilter("ignore")
+            array = np.asarray(values)
+    except ValueError:  # numpy >= 1.24 refuses a ragged list
+        array = None
+    if array is None or array.dtype == object:  # numpy 1.23 makes it an object array (with a warning)
         raise ImageError("A pixel list must be rectangular: (H, W, 3), (H, W, 1) or (H, W).") from None
     if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[2] not in (1, 3)):
         raise ImageError(f"A pixel list must be shaped (H, W, 3) RGB, (H, W, 1) or (H, W). "

@@ -25,6 +25,14 @@ from edgeml.sources.base import BaseSource, Pacer
 __all__ = ["VideoSource", "from_spec"]
 
 log = logging.getLogger(__name__)
+_noted: set[str] = set()
+
+
+def _note_once(message: str) -> None:
+    """Log ``message`` at INFO the first time only (a looped or reconnected video reopens its file)."""
+    if message not in _noted:
+        _noted.add(message)
+        log.info("%s", message)
 
 
 class VideoSource(BaseSource):
@@ -57,8 +65,7 @@ class VideoSource(BaseSource):
         cv2 = require("cv2", "reading video files")
         if not self.path.is_file():
             raise SourceError(f"Video file not found: {str(self.path)!r}. Check the path after 'video:'.")
-        params = [cv2.CAP_PROP_N_THREADS, int(self.decode_threads)] if self.decode_threads else []
-        cap = cv2.VideoCapture(str(self.path), cv2.CAP_FFMPEG, params)
+        cap = cv2.VideoCapture(str(self.path), cv2.CAP_FFMPEG, *self._open_params(cv2))
         if not cap.isOpened():
             raise SourceError(f"OpenCV cannot open {str(self.path)!r} as a video (unknown container or codec, "
                               "or a corrupt file). Try playing it with ffplay, or re-encode it.")
@@ -69,6 +76,22 @@ class VideoSource(BaseSource):
             cap.set(cv2.CAP_PROP_POS_FRAMES, self._position)
         if self.live:
             self._pacer = Pacer(self.fps)
+
+    def _open_params(self, cv2: Any) -> tuple[list[int], ...]:
+        """The ``VideoCapture`` open parameters that set the decoder threads, where this OpenCV has them.
+
+        ``CAP_PROP_N_THREADS`` is OpenCV 4.7+ (the open-parameter overload 4.5.2+): Raspberry Pi OS Bookworm's
+        python3-opencv 4.6 and Bullseye's 4.5.1 have neither, and FFmpeg then takes one decoder thread per core.
+        The video still plays; the note says why the decoder may compete with the interpreter for cores.
+        """
+        if not self.decode_threads:
+            return ()
+        prop = getattr(cv2, "CAP_PROP_N_THREADS", None)
+        if prop is None:
+            _note_once(f"OpenCV {cv2.__version__} cannot set FFmpeg's decoder threads (CAP_PROP_N_THREADS needs "
+                       f"OpenCV 4.7+); decoding {self.path.name} with FFmpeg's default of one thread per core.")
+            return ()
+        return ([prop, int(self.decode_threads)],)
 
     def read(self) -> Frame | None:
         if self._cap is None:

@@ -137,30 +137,42 @@ class Picamera2Double:
         type(self).opened.append(self)
 
     # -- configurations --------------------------------------------------------------------------------------
-    def _configuration(self, use_case: str, main: dict[str, Any], lores: dict[str, Any] | None, buffer_count: int,
-                       default_main: tuple[int, int], **kwargs: Any) -> dict[str, Any]:
-        config: dict[str, Any] = {"use_case": use_case, "buffer_count": buffer_count, "transform": None,
-                                  "colour_space": None, "controls": {}, "display": "main", "encode": "main",
-                                  "queue": True, "sensor": {}, "raw": None}
-        config.update(kwargs)
+    def _configuration(self, default_main: tuple[int, int], main: dict[str, Any] | None,
+                       lores: dict[str, Any] | None, **fields: Any) -> dict[str, Any]:
+        config: dict[str, Any] = {**fields, "controls": fields["controls"] or {}, "sensor": fields["sensor"] or {}}
         config["main"] = {"format": "XBGR8888", "size": default_main, **(main or {})}
         config["lores"] = None if lores is None else {"format": "YUV420", "size": config["main"]["size"], **lores}
         return config
 
+    # picamera2's own signatures, parameter for parameter (tests/unit/test_picamera2_contract.py checks them), so a
+    # misspelt or misplaced argument fails here as it would on a Pi. None stands for picamera2's mutable {} defaults
+    # and its libcamera objects (Transform(), ColorSpace.Sycc()), which the double stores but does not model.
     def create_preview_configuration(self, main: dict[str, Any] | None = None, lores: dict[str, Any] | None = None,
-                                     buffer_count: int = 4, **kwargs: Any) -> dict[str, Any]:
-        return self._configuration("preview", main or {}, lores, buffer_count, (640, 480), **kwargs)
+                                     raw: dict[str, Any] | None = None, transform: Any = None,
+                                     colour_space: Any = None, buffer_count: int = 4,
+                                     controls: dict[str, Any] | None = None, display: str | None = "main",
+                                     encode: str | None = "main", queue: bool = True,
+                                     sensor: dict[str, Any] | None = None, use_case: str = "preview") -> dict[str, Any]:
+        return self._configuration((640, 480), main, lores, raw=raw, transform=transform, colour_space=colour_space,
+                                   buffer_count=buffer_count, controls=controls, display=display, encode=encode,
+                                   queue=queue, sensor=sensor, use_case=use_case)
 
     def create_video_configuration(self, main: dict[str, Any] | None = None, lores: dict[str, Any] | None = None,
-                                   buffer_count: int = 6, **kwargs: Any) -> dict[str, Any]:
-        return self._configuration("video", main or {}, lores, buffer_count, (1280, 720), **kwargs)
+                                   raw: dict[str, Any] | None = None, transform: Any = None,
+                                   colour_space: Any = None, buffer_count: int = 6,
+                                   controls: dict[str, Any] | None = None, display: str | None = "main",
+                                   encode: str | None = "main", queue: bool = True,
+                                   sensor: dict[str, Any] | None = None, use_case: str = "video") -> dict[str, Any]:
+        return self._configuration((1280, 720), main, lores, raw=raw, transform=transform, colour_space=colour_space,
+                                   buffer_count=buffer_count, controls=controls, display=display, encode=encode,
+                                   queue=queue, sensor=sensor, use_case=use_case)
 
-    def configure(self, config: dict[str, Any]) -> None:
+    def configure(self, camera_config: dict[str, Any]) -> None:  # picamera2's parameter name
         if self.started:
             raise RuntimeError("Camera must be stopped before configuring")
         streams = {}
         for name in ("main", "lores"):
-            stream = config.get(name)
+            stream = camera_config.get(name)
             if stream is None:
                 continue
             fmt = stream["format"]
@@ -177,7 +189,7 @@ class Picamera2Double:
                 raise RuntimeError("lores stream dimensions may not exceed main stream")
             if self.platform == Platform.VC4 and streams["lores"]["format"] != "YUV420":
                 raise RuntimeError("lores stream must be YUV")
-        self.camera_config = {**config, **streams}
+        self.camera_config = {**camera_config, **streams}
 
     def stream_configuration(self, name: str = "main") -> dict[str, Any]:
         if self.camera_config is None or self.camera_config.get(name) is None:
@@ -198,7 +210,8 @@ class Picamera2Double:
         self.started = False
         self.closed = True
 
-    def capture_request(self, wait: Any = None, flush: Any = None) -> CompletedRequestDouble:
+    def capture_request(self, wait: Any = None, signal_function: Any = None,
+                        flush: Any = None) -> CompletedRequestDouble:  # picamera2's order; all three ignored
         if not self.started:
             raise RuntimeError("Camera is not running")
         if type(self).fail_reads > 0:

@@ -81,6 +81,25 @@ def test_iterator_api_on_a_video_file_classifies_every_frame_in_order(clf, vtest
     assert abs(d["timestamp"] - results[-1].timestamp) < 60
 
 
+def test_a_video_plays_on_every_opencv_we_support_and_says_when_decoder_threads_cannot_be_set(vtest, caplog):
+    """OpenCV 4.7+ takes CAP_PROP_N_THREADS at open (one decoder thread by default); 4.5 and 4.6 (Raspberry Pi OS
+    Bullseye and Bookworm's apt python3-opencv) have no such property: the file still plays, with an INFO note."""
+    import cv2
+
+    from edgeml.sources import video
+
+    video._noted.clear()
+    with caplog.at_level(logging.INFO, logger="edgeml.sources.video"), open_source(f"video:{vtest}") as src:
+        frames = [src.read() for _ in range(5)]
+    assert [f.index for f in frames] == list(range(5)) and frames[0].pixels.shape == (576, 768, 3)
+    notes = [r.getMessage() for r in caplog.records if "decoder threads" in r.getMessage()]
+    if hasattr(cv2, "CAP_PROP_N_THREADS"):
+        assert notes == [] and video.VideoSource(vtest)._open_params(cv2) == ([cv2.CAP_PROP_N_THREADS, 1],)
+    else:
+        assert notes == [f"OpenCV {cv2.__version__} cannot set FFmpeg's decoder threads (CAP_PROP_N_THREADS needs "
+                         "OpenCV 4.7+); decoding vtest.avi with FFmpeg's default of one thread per core."]
+
+
 def test_callback_api_and_stats(clf, vtest):
     seen = []
     s = Stream(f"video:{vtest}", clf, max_frames=25, on_result=seen.append)

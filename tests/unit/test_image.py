@@ -14,7 +14,7 @@ from PIL import Image
 from edgeml import image as image_module
 from edgeml.errors import ImageError, InvalidArgumentError
 from edgeml.image import DEFAULT_MAX_PIXELS, as_array, find_images, load_image, max_pixels, set_max_pixels
-from tests.image_cases import blank_png
+from tests.image_cases import blank_png, lab
 
 
 @pytest.mark.parametrize("mode", ["RGB", "L", "RGBA", "LA", "P", "CMYK", "I;16", "1", "YCbCr"])
@@ -99,8 +99,7 @@ def test_find_images_is_recursive_and_sorted(tmp_path):
 
 def test_modes_pillow_cannot_turn_into_grey_go_through_rgb(photos):
     """A LAB image (e.g. a LAB TIFF) for a grey model: Pillow converts LAB only to RGB (a ValueError before)."""
-    lab = Image.fromarray(photos["chelsea"]).convert("LAB")
-    grey = as_array(lab, "L")
+    grey = as_array(lab(Image.fromarray(photos["chelsea"])), "L")
     assert grey.shape == photos["chelsea"].shape[:2]
     assert np.abs(grey.astype(int) - as_array(photos["chelsea"], "L")).mean() < 2
 

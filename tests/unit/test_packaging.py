@@ -33,7 +33,7 @@ def test_every_package_directory_is_listed_in_pyproject():
 def test_runtime_dependencies_are_numpy_pillow_and_litert_only():
     names = {d.split(";")[0].split(">")[0].split("=")[0].split("<")[0].strip().lower()
              for d in PYPROJECT["project"]["dependencies"]}
-    assert names - {"tomli"} == {"numpy", "pillow", "ai-edge-litert"}
+    assert names - {"tomli"} == {"numpy", "pillow", "ai-edge-litert", "ml-dtypes"}
     assert not any("tensorflow" in d for d in PYPROJECT["project"]["dependencies"])
 
 

@@ -40,7 +40,9 @@ def _suite(session: nox.Session, *, pins: dict[str, str] | None = None, opencv: 
     """Install the wheel (+ OpenCV) under ``pins``, check what got installed, run the runtime suite."""
     constraints = []
     if pins:
-        path = os.path.join(session.create_tmp(), "constraints.txt")
+        # Not session.create_tmp(): it sets TMPDIR for the tests too, and they must see the machine's /tmp.
+        path = os.path.abspath(os.path.join("build", "nox", f"constraints-{session.name}.txt"))
+        os.makedirs(os.path.dirname(path), exist_ok=True)
         with open(path, "w") as f:
             f.write("".join(f"{name}=={version}\n" for name, version in pins.items()))
         constraints = ["-c", path]

@@ -144,6 +144,17 @@ def _fileno(stream: Any) -> int | None:
         return None
 
 
+def _line_buffer(stream: Any) -> bool:
+    """Make a block-buffered text stream line-buffered; True when it was changed (so it is changed back)."""
+    if getattr(stream, "line_buffering", True) or getattr(stream, "write_through", False):
+        return False
+    try:
+        stream.reconfigure(line_buffering=True)
+    except (AttributeError, OSError, ValueError):  # not an io.TextIOWrapper (a notebook's), or closed
+        return False
+    return True
+
+
 def _flush_python_streams() -> None:
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(AttributeError, OSError, ValueError):
@@ -242,6 +253,10 @@ class _Capture:
         self.stderr: TextIO | _Console = self._consoles[2] if _fileno(sys.stderr) == 2 else sys.stderr
         for fd in (1, 2):
             os.dup2(self.file.fileno(), fd)
+        # Python's own print()s reach the capture in writing order with the native writes only if each line goes
+        # out when printed: a piped stdout is block-buffered (unless PYTHONUNBUFFERED is set), and a Keras listing
+        # would otherwise land after the C++ lines written between its prints.
+        self._buffered = [s for s in (sys.stdout, sys.stderr) if _line_buffer(s)]
         self._handlers: list[tuple[logging.StreamHandler[Any], Any, _Divert]] = []
         self._last_resort = logging.lastResort
         try:
@@ -304,6 +319,9 @@ class _Capture:
 
     def close(self) -> None:
         _flush_python_streams()
+        for stream in self._buffered:
+            with contextlib.suppress(AttributeError, OSError, ValueError):
+                stream.reconfigure(line_buffering=False)
         for fd, saved in self.saved.items():
             os.dup2(saved, fd)
             os.close(saved)

@@ -219,7 +219,7 @@ def _orientation(im: Image.Image, label: str | None) -> int | None:
     return orientation if orientation in _UPRIGHT else 1
 
 
-def _orient(im: Image.Image, orientation: int) -> Image.Image:
+def _orient(im: Image.Image, orientation: int | None) -> Image.Image:
     """Return ``im`` turned upright for its EXIF ``orientation`` (a new image), or ``im`` itself when upright."""
     return im.transpose(_UPRIGHT[orientation]) if orientation in _UPRIGHT else im
 

@@ -66,7 +66,9 @@ def _lab_to_rgb(im: Image.Image) -> Image.Image:
         from PIL import ImageCms
 
         lab, srgb = ImageCms.createProfile("LAB"), ImageCms.createProfile("sRGB")
-        return ImageCms.applyTransform(im, ImageCms.buildTransformFromOpenProfiles(lab, srgb, "LAB", "RGB"))
+        rgb = ImageCms.applyTransform(im, ImageCms.buildTransformFromOpenProfiles(lab, srgb, "LAB", "RGB"))
+        assert rgb is not None  # None only with inPlace=True
+        return rgb
 
 
 def _scale_to_bytes(im: Image.Image) -> np.ndarray:

@@ -15,6 +15,7 @@ from pathlib import Path
 from edgeml.boards.detect import Detection, detect
 from edgeml.doctor import checks as c
 from edgeml.doctor.finding import Finding
+from edgeml.doctor.system_numpy import check_system_numpy
 from edgeml.errors import BoardProfileError
 
 __all__ = ["exit_code", "run_checks"]
@@ -39,6 +40,7 @@ def run_checks(root: str | os.PathLike[str] = "/") -> list[Finding]:
         findings.append(Finding("board", "warn", str(exc), "Use the nearest profile: edgeml boards list"))
     checks: list[Callable[[], Finding | list[Finding]]] = [
         lambda: c.check_python(r, detection),
+        check_system_numpy,
         c.check_interpreter,
         lambda: c.check_edgetpu(r, detection),
         lambda: c.check_camera(r, detection),

@@ -86,8 +86,10 @@ def test_store_model_unit_verifies(tmp_path):
 
 
 def test_jsonl_unit_with_awkward_source_verifies(tmp_path, model):
+    """An output under /tmp turns PrivateTmp off. The path is spelt out, not tmp_path: TMPDIR (set by nox, for one)
+    can put tmp_path outside /tmp. Rendering writes nothing there."""
     spec = ServiceSpec(model=model, source="video:/srv/my clips/100%.mp4", user=_user(),
-                       outputs=("/var/log/edgeml/results.jsonl", f"jsonl:{tmp_path}/r.jsonl"), emit="interval:5")
+                       outputs=("/var/log/edgeml/results.jsonl", "jsonl:/tmp/edgeml-kiosk/r.jsonl"), emit="interval:5")
     unit = render_unit(spec)
     assert "ReadWritePaths=/var/log/edgeml " in unit and "PrivateTmp=no" in unit
     _verify(unit, tmp_path)

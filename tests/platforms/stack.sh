@@ -17,6 +17,9 @@
 set -euo pipefail
 WHEEL=$(realpath "$1"); VENV=$(realpath -m "$2"); LABEL=${3:-stack}
 PYTHON=${PYTHON:-/usr/bin/python3}
+# As on a Pi: output buffered as Python buffers it by default (this machine sets PYTHONUNBUFFERED=1, which hid an
+# ordering bug in edgeml._native_log).
+unset PYTHONUNBUFFERED
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
 VTEST=/usr/share/doc/opencv-doc/examples/data/vtest.avi
 SECONDS=0
@@ -74,6 +77,11 @@ cons=$(mktemp); trap 'rm -f "$cons"' EXIT
 "$PYTHON" -I -c 'import numpy, PIL; print(f"numpy=={numpy.__version__}\nPillow=={PIL.__version__}")' > "$cons"
 "$VENV/bin/pip" install --quiet -c "$cons" pytest scikit-image httpx selenium 2>&1 | grep -v "is ignored: it is neither" >&2 || true
 check_system "after the test tools"
+
+# What the README tells a Pi user to run next: doctor must see the system's numpy in charge (no system-numpy fail).
+doctor=$(cd / && "$VENV/bin/edgeml" doctor --json | grep '"check": "system-numpy"') || true
+step "edgeml doctor: $doctor"
+case $doctor in *'"status": "ok"'*) ;; *) die "edgeml doctor's system-numpy finding is not ok";; esac
 
 if [ -e "$VTEST" ]; then
   model=${STACK_SMOKE_MODEL:-$REPO/tests/data/tiny_int8.tflite}

@@ -53,14 +53,14 @@ def _editable(dist) -> bool:
 
 
 def test_board_profiles_are_installed_with_the_runtime():
-    """A non-editable `pip install .` (make test-runtime) carries boards/*.toml as edgeml/boards_data/."""
+    """A non-editable `pip install .` (make test-bookworm, test-lowest) carries boards/*.toml as edgeml/boards_data/."""
     import pytest
 
     from edgeml.boards.profiles import BoardProfile
 
     dist = _installed_dist()
     if dist is None or _editable(dist):
-        pytest.skip("editable install maps edgeml.boards_data to boards/; make test-runtime checks a real install")
+        pytest.skip("editable install maps edgeml.boards_data to boards/; make test-bookworm checks a real install")
     installed = {Path(str(f)).name for f in dist.files or () if str(f).startswith("edgeml/boards_data/")}
     shipped = {p.name for p in (ROOT / "boards").glob("*.toml")}
     assert shipped and shipped <= installed

@@ -27,10 +27,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from edgeml.classifier import Classifier  # noqa: E402
-from edgeml.events import EventStamp  # noqa: E402
+from edgeml.inference.classifier import Classifier  # noqa: E402
 from edgeml.sinks import open_sinks, parse_output  # noqa: E402
 from edgeml.sinks.dispatch import Dispatcher  # noqa: E402
+from edgeml.sinks.events import EventStamp  # noqa: E402
 from edgeml.streaming import Stream  # noqa: E402
 
 VTEST = Path("/usr/share/doc/opencv-doc/examples/data/vtest.avi")

@@ -26,7 +26,7 @@ VTEST = Path("/usr/share/doc/opencv-doc/examples/data/vtest.avi")
 
 
 def run(model: Path, swaps: int, every: int, fps: float | None, tmp: Path) -> dict[str, float]:
-    from edgeml.classifier import Classifier
+    from edgeml.inference.classifier import Classifier
     from edgeml.store.bundle import create_bundle
     from edgeml.store.keys import generate_keys
     from edgeml.store.store import ModelStore

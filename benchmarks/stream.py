@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from edgeml._optional import require
-from edgeml.classifier import Classifier
+from edgeml.inference.classifier import Classifier
 from edgeml.settings import resolve_settings
 from edgeml.streaming import Stream
 

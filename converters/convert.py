@@ -248,7 +248,7 @@ def _agreement(written: WrittenModel, loaded: Any, samples: list[calibration.Sam
     pixels = np.stack([calibration.pixels_for(s, loaded.input_shape, prep) for s in samples])
     if loaded.task == "image_embedding":
         return _embedding_agreement(written, loaded, pixels, prep, color_order, show), len(samples)
-    from edgeml.classifier import Classifier
+    from edgeml.inference.classifier import Classifier
 
     clf = Classifier(written.path)
     float_top = float_top1(loaded.predict, pixels, prep, color_order)
@@ -260,8 +260,8 @@ def _agreement(written: WrittenModel, loaded: Any, samples: list[calibration.Sam
 def _embedding_agreement(written: WrittenModel, loaded: Any, pixels: np.ndarray, prep: Preprocessing,
                          color_order: str, show: bool) -> float:
     """Return the mean cosine similarity of the written model's embeddings with the float model's."""
-    from edgeml.embedder import Embedder
-    from edgeml.embedding import cosine_similarity
+    from edgeml.inference.embedder import Embedder
+    from edgeml.postprocess.embedding import cosine_similarity
     from edgeml_converters.quantize.calibration import in_color_order, normalize
 
     reference = np.asarray(loaded.predict(normalize(in_color_order(pixels, color_order), prep)), np.float32)

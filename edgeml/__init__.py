@@ -4,9 +4,6 @@ The runtime needs numpy, Pillow and a TFLite interpreter (``ai-edge-litert``); i
 """
 
 from edgeml._version import __version__
-from edgeml.classifier import Classifier
-from edgeml.embedder import Embedder
-from edgeml.embedding import Embedding, cosine_similarity
 from edgeml.errors import (
     BoardProfileError,
     BundleError,
@@ -32,10 +29,13 @@ from edgeml.errors import (
     StreamStalledError,
 )
 from edgeml.frame import Frame
-from edgeml.image import load_image
+from edgeml.image.load import load_image
+from edgeml.inference.classifier import Classifier
+from edgeml.inference.embedder import Embedder
 from edgeml.labels import read_labels
 from edgeml.model import ModelFile
-from edgeml.postprocess import Classification
+from edgeml.postprocess.classification import Classification
+from edgeml.postprocess.embedding import Embedding, cosine_similarity
 from edgeml.preprocess import Preprocessing
 from edgeml.settings import RunSettings, resolve_settings
 from edgeml.similarity import Index
@@ -44,14 +44,14 @@ from edgeml.tensors import TensorSpec
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from edgeml.verification import Verification, verify_model
+    from edgeml.interpreter.verification import Verification, verify_model
 
 
 def __getattr__(name: str) -> object:
     """``verify_model`` and ``Verification`` load on first use (the probe's subprocess machinery is not needed
     by a kiosk that only classifies)."""
     if name in ("Verification", "verify_model"):
-        from edgeml import verification
+        from edgeml.interpreter import verification
 
         return getattr(verification, name)
     raise AttributeError(f"module 'edgeml' has no attribute {name!r}")

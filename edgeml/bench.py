@@ -23,11 +23,11 @@ import numpy as np
 from PIL import Image
 
 from edgeml.boards.profiles import LatencyCheck, check_latency, get_profile
-from edgeml.classifier import Classifier
 from edgeml.errors import ImageError, InvalidArgumentError
 from edgeml.frame import Frame
-from edgeml.image import find_images, load_image
-from edgeml.prediction import STAGES
+from edgeml.image.load import find_images, load_image
+from edgeml.inference.classifier import Classifier
+from edgeml.inference.prediction import STAGES
 from edgeml.preprocess import Preprocessing
 
 __all__ = ["BenchResult", "Stat", "compare_with_board", "photo_frames", "reference_key", "run_bench",

@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from edgeml import Classifier
-    from edgeml.image import load_image
+    from edgeml.image.load import load_image
     from edgeml_converters.datasets import photos
 
     model = build_model(Path(args.build))

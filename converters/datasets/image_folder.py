@@ -21,7 +21,7 @@ import numpy as np
 
 from edgeml import preprocess
 from edgeml.errors import ImageError
-from edgeml.image import IMAGE_SUFFIXES, find_images, load_image
+from edgeml.image.load import IMAGE_SUFFIXES, find_images, load_image
 from edgeml.preprocess import Preprocessing
 from edgeml_converters.datasets.errors import DatasetError
 from edgeml_converters.progress import bar

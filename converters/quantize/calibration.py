@@ -17,7 +17,7 @@ from PIL import Image
 
 from edgeml import preprocess
 from edgeml.errors import ConversionError
-from edgeml.image import IMAGE_SUFFIXES, as_array, find_images
+from edgeml.image.load import IMAGE_SUFFIXES, as_array, find_images
 from edgeml.preprocess import Preprocessing
 from edgeml.preprocess.quantize import per_channel
 from edgeml_converters.progress import bar

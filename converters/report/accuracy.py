@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from edgeml.errors import ConversionError, LabelsError
-from edgeml.image import find_images
+from edgeml.image.load import find_images
 from edgeml.preprocess import Preprocessing
 from edgeml_converters.loading.model import LoadedModel
 from edgeml_converters.progress import bar, step
@@ -90,7 +90,7 @@ def write_report(models: Sequence[WrittenModel], loaded: LoadedModel, eval_dir: 
     Returns:
         The files written: ``report.json`` first, then ``report.md`` and the plot PNGs.
     """
-    from edgeml.classifier import Classifier
+    from edgeml.inference.classifier import Classifier
 
     paths, truth, names = eval_set(eval_dir, labels, limit)
     log.debug("Evaluating on %d images from %s", len(paths), eval_dir)

@@ -12,13 +12,14 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+from edgeml.boards.profiles import LORES_TO_FRAME
 from edgeml.errors import EdgemlError
 from edgeml.frame import parse_size
 from edgeml.interpreter.devices import DEVICES, parse_device
 
-__all__ = ["add_model_options", "add_run_options", "board", "board_for", "device", "frame_size", "non_negative_float",
-           "non_negative_int", "positive_float", "positive_int", "probability", "run_options", "show_settings",
-           "tensor_size"]
+__all__ = ["CAMERA_FORMATS", "add_model_options", "add_run_options", "add_stream_options", "board", "device",
+           "frame_size", "non_negative_float", "non_negative_int", "positive_float", "positive_int", "probability",
+           "run_spec", "show_settings", "stream_fields", "tensor_size"]
 
 log = logging.getLogger("edgeml.cli")
 
@@ -126,38 +127,47 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
                    help="board profile (edgeml boards list), 'auto' to detect this machine (default), or 'none'")
 
 
-def run_options(args: argparse.Namespace) -> dict[str, Any]:
-    """The keyword arguments :func:`edgeml.settings.resolve_settings` and ``Classifier`` take from them."""
-    return {"threads": args.threads, "device": args.device,
-            "fallback": args.fallback,
-            "board": None if args.board == "none" else args.board}
+CAMERA_FORMATS = tuple(LORES_TO_FRAME)  # picamera2's lores names, from the one table
 
 
-def board_for(board: str | None) -> Any:
-    """Resolve ``--board`` once (detection reads /proc and /sys); an undetectable machine runs without one."""
-    if board is None:
-        return None
-    from edgeml.boards import resolve_board
-    from edgeml.errors import BoardProfileError
+def add_stream_options(p: argparse.ArgumentParser) -> None:
+    """Add the options of a stream: --source and how it is read and watched (classify --source, serve)."""
+    g = p.add_argument_group("the stream")
+    g.add_argument("--source", help="classify a stream: picamera2[:N], usb:N, v4l2:/dev/videoN, video:PATH, "
+                                    "images:DIR_OR_GLOB, synthetic, or camera (the board profile's camera)")
+    g.add_argument("--camera-format", choices=CAMERA_FORMATS, default=None,
+                   help="picamera2 lores format (default: the board's: YUV420 on Pi 4 and older, RGB888 on Pi 5)")
+    g.add_argument("--fps", type=positive_float, default=None, help="classify at most N frames per second")
+    g.add_argument("--realtime", action="store_true", help="pace a video file like a camera (drops when slow)")
+    g.add_argument("--loop", action="store_true", help="restart a video or image folder at its end")
+    g.add_argument("--source-timeout", type=non_negative_float, default=20.0, metavar="S",
+                   help="stop with an error (exit 1) when one camera/file read does not return for S seconds "
+                        "(default: 20; 0: never)")
+    g.add_argument("--invoke-timeout", type=non_negative_float, default=10.0, metavar="S",
+                   help="stop with an error (exit 1) when one invoke() does not return for S seconds "
+                        "(default: 10; 0: never)")
 
-    try:
-        profile, detection = resolve_board(board)
-    except BoardProfileError as exc:
-        if board != "auto":
-            raise
-        log.warning("edgeml: no board profile for this machine (%s); using the interpreter's defaults.",
-                    str(exc).split(". ")[0])
-        return None
-    return detection or profile
+
+def stream_fields(args: argparse.Namespace) -> dict[str, Any]:
+    """The :class:`edgeml.run.RunSpec` stream fields of :func:`add_stream_options` (0 timeouts: not watched)."""
+    return {"source": args.source, "camera_format": args.camera_format, "top_k": args.top_k,
+            "threshold": args.threshold, "fps": args.fps, "realtime": args.realtime, "loop": args.loop,
+            "source_timeout": args.source_timeout or None, "invoke_timeout": args.invoke_timeout or None}
 
 
-def show_settings(settings: Any, source: Any = None) -> None:
-    """Log, at debug level (``edgeml -v``), every resolved setting and where it came from."""
+def run_spec(args: argparse.Namespace, **stream: Any) -> Any:
+    """The :class:`edgeml.run.RunSpec` of the model and run options (``stream``: the command's stream fields)."""
+    from edgeml.run import RunSpec
+
+    return RunSpec(model=args.model, labels=getattr(args, "labels", None), store=getattr(args, "store", None),
+                   threads=args.threads, device=args.device, fallback=args.fallback,
+                   board=None if args.board == "none" else args.board, **stream)
+
+
+def show_settings(settings: Any) -> None:
+    """Log, at debug level (``edgeml -v``), every resolved setting of the run and where it came from."""
     if not log.isEnabledFor(logging.DEBUG):
         return
     log.debug("settings (argument > board %s > model > default):", settings.board or "none")
     for line in settings.describe():
-        name = line.split()[0]
-        if source is not None and name in ("source", "camera_format"):
-            line = next(s for s in source.describe() if s.split()[0] == name)
         log.debug("  %s", line)

@@ -38,9 +38,9 @@ def open_dispatcher(args: argparse.Namespace, stats: Callable[[], dict[str, Any]
     when there is nothing to send to (no sink, no observer): then nothing is imported or opened."""
     if not args.output and not observers and not extra_sinks:
         return None
-    from edgeml.events import EventStamp, device_id
     from edgeml.sinks import open_sinks, parse_output
     from edgeml.sinks.dispatch import Dispatcher
+    from edgeml.sinks.events import EventStamp, device_id
 
     if args.emit is not None:
         from edgeml.sinks.emit import EmitPolicy

@@ -32,34 +32,14 @@ from edgeml.cli._outputs import open_dispatcher, sinks_summary
 from edgeml.errors import StreamStalledError
 from edgeml.frame import BGR, BGRX, GRAY, I420, NV12, RGB, RGBX, Frame
 from edgeml.service.notify import Watchdog
-from edgeml.settings import RunSettings
 from edgeml.streaming import Stream, StreamResult
 
 log = logging.getLogger("edgeml.cli")
 
-_SIZED = ("picamera2", "usb", "v4l2")  # cameras asked for frames at the model's input size
 
-
-def source_options(args: argparse.Namespace, clf: Any, settings: RunSettings, *, window: bool) -> dict[str, Any]:
-    """The ``open_source`` options of ``--loop``/``--realtime``, the model's input size for cameras, and
-    picamera2's format and preview ``window``."""
-    scheme = str(settings.source).partition(":")[0]
-    options: dict[str, Any] = {"loop": args.loop, "realtime": args.realtime}
-    if scheme in _SIZED:
-        options["size"] = (clf.width, clf.height)
-    if scheme == "picamera2":
-        options["preview"] = window
-        options["lores_format"] = settings.camera_format
-    return options
-
-
-def run_stream(args: argparse.Namespace, clf: Any, settings: RunSettings) -> int:
-    """Classify ``settings.source`` until it ends, ``--max-frames`` is reached, or a signal arrives."""
-    source = str(settings.source)
-    options = source_options(args, clf, settings, window=args.preview)
-    stream = Stream(source, clf, top_k=args.top_k, threshold=args.threshold, max_frames=args.max_frames,
-                    fps=args.fps, keep_frames=args.preview, source_timeout=args.source_timeout or None,
-                    invoke_timeout=args.invoke_timeout or None, **options)
+def run_stream(args: argparse.Namespace, stream: Stream) -> int:
+    """Classify ``stream`` (built by :func:`edgeml.run.open_run`) until it ends, ``--max-frames`` is reached, or a
+    signal arrives."""
     dispatcher = open_dispatcher(args, stats=lambda: stream.stats.to_dict())  # start() renews stats
     printing = "-" not in args.output
     window = _open_preview() if args.preview else None

@@ -7,7 +7,7 @@ import json
 import os
 import sys
 
-from edgeml.cli._args import add_run_options, board_for, frame_size, positive_int, run_options
+from edgeml.cli._args import add_run_options, frame_size, positive_int, run_spec
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -15,7 +15,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "bench", help="time decode/preprocess/invoke/postprocess against a tutorial pipeline",
         description="Time each stage of classify() on real frames, beside a plain tutorial pipeline (PIL resize, "
                     "float normalise, quantize, set_tensor) and bare invoke(), on the same interpreter.")
-    p.add_argument("model", help="the .tflite model")
+    p.add_argument("model", help="the .tflite model, or store:NAME[@VERSION] from the model store")
+    p.add_argument("--store", metavar="DIR", help="the model store for store:NAME (default: $EDGEML_STORE, else "
+                                                  "~/.local/share/edgeml)")
     p.add_argument("--frame", type=frame_size, default=(640, 480), metavar="WxH",
                    help="frame size the photos are resized to before timing (default: 640x480)")
     p.add_argument("--source", help="an image file or folder of images (default: scikit-image's photos)")
@@ -61,15 +63,12 @@ def _table(result: dict) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from edgeml.bench import compare_with_board, photo_frames, run_bench
-    from edgeml.classifier import Classifier
     from edgeml.preprocess import set_backend
+    from edgeml.run import open_run
 
     if args.no_opencv or os.environ.get("EDGEML_NO_OPENCV", "").lower() in ("1", "true", "yes"):
         set_backend("numpy")
-    options = run_options(args)
-    options["board"] = board_for(options["board"])
-    clf = Classifier(args.model, num_threads=options["threads"], device=options["device"],
-                     fallback=options["fallback"], board=options["board"])
+    clf = open_run(run_spec(args)).runner
     frames = photo_frames(args.frame, args.source)
     print(f"edgeml bench: {len(frames)} frames, {args.iterations} per pipeline in {args.rounds} rounds, "
           f"blocks of {args.block}", file=sys.stderr)

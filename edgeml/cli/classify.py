@@ -11,18 +11,15 @@ from typing import Any
 from edgeml.cli._args import (
     add_model_options,
     add_run_options,
-    board_for,
-    non_negative_float,
+    add_stream_options,
     positive_float,
     positive_int,
     probability,
-    run_options,
+    run_spec,
     show_settings,
+    stream_fields,
 )
 from edgeml.cli._outputs import add_output_options
-from edgeml.cli._store import begin_store_run
-
-CAMERA_FORMATS = ("YUV420", "RGB888", "BGR888", "XRGB8888", "XBGR8888")  # picamera2's names: boards.LORES_TO_FRAME
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -40,21 +37,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_run_options(p)
     p.add_argument("--json", action="store_true",
                    help="one JSON object per line: path or frame/timestamp, results, latency_ms")
-    p.add_argument("--source", help="stream source instead of IMAGE files, e.g. picamera2, usb:0, video:a.mp4, "
-                                    "or camera (the board profile's camera)")
-    p.add_argument("--camera-format", choices=CAMERA_FORMATS, default=None,
-                   help="picamera2 lores format (default: the board's: YUV420 on Pi 4 and older, RGB888 on Pi 5)")
+    add_stream_options(p)
     p.add_argument("--max-frames", type=positive_int, default=None, help="stop after N classified frames")
-    p.add_argument("--fps", type=positive_float, default=None, help="classify at most N frames per second")
-    p.add_argument("--realtime", action="store_true", help="pace a video file like a camera (drops when slow)")
-    p.add_argument("--loop", action="store_true", help="restart a video or image folder at its end")
     p.add_argument("--preview", action="store_true", help="show frames with the top label (needs a display)")
-    p.add_argument("--source-timeout", type=non_negative_float, default=20.0, metavar="S",
-                   help="stop with an error (exit 1) when one camera/file read does not return for S seconds "
-                        "(default: 20; 0: never)")
-    p.add_argument("--invoke-timeout", type=non_negative_float, default=10.0, metavar="S",
-                   help="stop with an error (exit 1) when one invoke() does not return for S seconds "
-                        "(default: 10; 0: never)")
     p.add_argument("--max-megapixels", type=positive_float, default=None, metavar="MP",
                    help="refuse image files larger than this before decoding them (default: 40; a larger JPEG is "
                         "decoded at a reduced scale when that fits)")
@@ -64,9 +49,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from edgeml.classifier import Classifier
-    from edgeml.settings import resolve_settings
-
     if bool(args.images) == bool(args.source):
         args.parser.error("give either IMAGE files or --source SRC (exactly one of them)")
     stream_only = [f for f in ("max_frames", "fps", "realtime", "loop", "preview", "camera_format")
@@ -79,24 +61,22 @@ def run(args: argparse.Namespace) -> int:
     if args.json and "-" in args.output:
         args.parser.error("--json and --output - both write to stdout: use --output - alone for schema-1 events")
     if args.max_megapixels is not None:
-        from edgeml.image import set_max_pixels
+        from edgeml.image.load import set_max_pixels
 
         set_max_pixels(max(1, round(args.max_megapixels * 1e6)))
-    options = run_options(args)
-    options["board"] = board_for(options["board"])
-    if args.source:
-        begin_store_run(args.model, args.store, 'edgeml classify')
-    clf = Classifier(args.model, labels=args.labels, num_threads=options["threads"], device=options["device"],
-                     fallback=options["fallback"], board=options["board"], store=args.store)
-    source = None
-    if args.source:
-        source = resolve_settings(source=args.source, camera_format=args.camera_format, board=options["board"])
-    show_settings(clf.settings, source)
-    if source is not None:
+    from edgeml.run import open_run
+
+    fields = {**stream_fields(args), "max_frames": args.max_frames, "keep_frames": args.preview,
+              "window": args.preview} if args.source else {}
+    run = open_run(run_spec(args, **fields))
+    if run.start_note:
+        print(f"edgeml classify: {run.start_note}", file=sys.stderr)
+    show_settings(run.settings)
+    if run.stream is not None:
         from edgeml.cli._stream import run_stream
 
-        return run_stream(args, clf, source)
-    return _classify_files(args, clf)
+        return run_stream(args, run.stream)
+    return _classify_files(args, run.runner)
 
 
 def _classify_files(args: argparse.Namespace, clf: Any) -> int:

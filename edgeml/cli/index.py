@@ -68,8 +68,8 @@ def _model_info(file: Any) -> dict[str, Any]:
 def run_add(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from edgeml.embedder import Embedder
-    from edgeml.gather import embed_images, embed_source
+    from edgeml.inference.embedder import Embedder
+    from edgeml.learn.gather import embed_images, embed_source
     from edgeml.similarity import Index
     from edgeml.store import private_dir
 
@@ -115,7 +115,7 @@ def run_remove(args: argparse.Namespace) -> int:
 
 
 def run_similar(args: argparse.Namespace) -> int:
-    from edgeml.embedder import Embedder
+    from edgeml.inference.embedder import Embedder
     from edgeml.similarity import Index
 
     index = Index.load(index_path(args.index, args.store), backend=args.backend)

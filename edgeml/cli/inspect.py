@@ -31,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
     file = ModelFile.open(args.model)
     info = describe(file)
     if args.probe:
-        from edgeml.verification import verify_model
+        from edgeml.interpreter.verification import verify_model
 
         info["probe"] = verify_model(file, probe=True, timeout=args.timeout).probe.to_dict()  # type: ignore[union-attr]
     if args.json:

@@ -149,9 +149,9 @@ def run_export(args: argparse.Namespace) -> int:
 
 
 def run_predict(args: argparse.Namespace) -> int:
-    from edgeml.gather import embed_images, embed_source
     from edgeml.learn.gate import Gate
-    from edgeml.postprocess import Classification
+    from edgeml.learn.gather import embed_images, embed_source
+    from edgeml.postprocess.classification import Classification
 
     session = _session(args)
     _check_inputs(args)

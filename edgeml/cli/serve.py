@@ -22,16 +22,15 @@ from typing import Any
 from edgeml.cli._args import (
     add_model_options,
     add_run_options,
-    board_for,
-    non_negative_float,
+    add_stream_options,
     positive_float,
     positive_int,
     probability,
-    run_options,
+    run_spec,
     show_settings,
+    stream_fields,
 )
 from edgeml.cli._outputs import add_output_options, open_dispatcher, sinks_summary
-from edgeml.cli._store import begin_store_run
 from edgeml.serve.access import DEFAULT_HOST, DEFAULT_PORT, check_bind
 
 log = logging.getLogger("edgeml.cli")
@@ -65,17 +64,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="serve the latest camera frame at /preview.jpg and show it on the page (loopback only)")
     g.add_argument("--ready-after", type=positive_float, default=10.0, metavar="S",
                    help="/readyz fails when the stream has had no result for S seconds (default: 10)")
-    s = p.add_argument_group("the background stream")
-    s.add_argument("--source", help="classify this stream in the background: picamera2, usb:0, video:PATH, "
-                                    "images:DIR, synthetic, or camera (the board's camera)")
-    s.add_argument("--fps", type=positive_float, default=None, help="classify at most N frames per second")
-    s.add_argument("--realtime", action="store_true", help="pace a video file like a camera (drops when slow)")
-    s.add_argument("--loop", action="store_true", help="restart a video or image folder at its end")
-    s.add_argument("--source-timeout", type=non_negative_float, default=20.0, metavar="S",
-                   help="stop (exit 1) when one camera/file read does not return for S seconds (default: 20; 0: "
-                        "never)")
-    s.add_argument("--invoke-timeout", type=non_negative_float, default=10.0, metavar="S",
-                   help="stop (exit 1) when one invoke() does not return for S seconds (default: 10; 0: never)")
+    add_stream_options(p)
     add_output_options(p)
     p.set_defaults(func=run, parser=p)
 
@@ -86,26 +75,24 @@ def run(args: argparse.Namespace) -> int:
     check_bind(args.host, token=args.token, insecure_public=args.insecure_public, preview=args.preview)
     if not 0 <= args.port <= 65535:
         args.parser.error(f"--port must be 0..65535, got {args.port}")
-    stream_only = [f for f in ("fps", "realtime", "loop", "preview", "output", "emit") if getattr(args, f)]
+    stream_only = [f for f in ("fps", "realtime", "loop", "preview", "output", "emit", "camera_format")
+                   if getattr(args, f)]
     if stream_only and not args.source:
         args.parser.error(f"--{stream_only[0]} applies with --source only")
     for module in ("starlette", "uvicorn", "prometheus_client"):
         require(module, "edgeml serve")
-    from edgeml.classifier import Classifier
+    from edgeml.run import open_run, open_runner
 
-    options = run_options(args)
-    board = board_for(options["board"])
-
-    def open_classifier() -> Classifier:
-        return Classifier(args.model, labels=args.labels, num_threads=options["threads"], device=options["device"],
-                          fallback=options["fallback"], board=board, store=args.store)
-
-    if args.source:
-        begin_store_run(args.model, args.store, "edgeml serve")
-    clf = open_classifier()  # answers REST requests; the stream gets its own (interpreters are not thread-safe)
-    show_settings(clf.settings)
+    # The stream and the REST requests each get a classifier (interpreters are not thread-safe); the REST one
+    # follows the stream's model (RequestClassifier.follow).
+    run = open_run(run_spec(args, **stream_fields(args), keep_frames=args.preview) if args.source
+                   else run_spec(args))
+    if run.start_note:
+        print(f"edgeml serve: {run.start_note}", file=sys.stderr)
+    show_settings(run.settings)
+    stream = run.stream
+    clf = open_runner(run_spec(args), run.board) if stream is not None else run.runner
     name = args.name or (clf.identity.name if clf.identity is not None else clf.model_path.stem)
-    stream = _open_stream(args, open_classifier, board) if args.source else None
     from edgeml.serve.app import create_app
     from edgeml.serve.server import bind, make_server
     from edgeml.serve.state import ServeState
@@ -154,20 +141,6 @@ def run(args: argparse.Namespace) -> int:
         print(f"edgeml serve: error: the stream failed: {stream.error}", file=sys.stderr)
         return 1
     return 0
-
-
-def _open_stream(args: argparse.Namespace, open_classifier: Callable[[], Any], board: Any) -> Any:
-    from edgeml.cli._stream import source_options
-    from edgeml.settings import resolve_settings
-    from edgeml.streaming import Stream
-
-    settings = resolve_settings(source=args.source, board=board)
-    source = str(settings.source)
-    clf = open_classifier()
-    options = source_options(args, clf, settings, window=False)  # --preview here is the page's, not a window
-    return Stream(source, clf, top_k=args.top_k, threshold=args.threshold, fps=args.fps,
-                  keep_frames=args.preview, source_timeout=args.source_timeout or None,
-                  invoke_timeout=args.invoke_timeout or None, **options)
 
 
 def _watch(stream: Any, state: Any, server: Any) -> None:

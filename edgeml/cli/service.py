@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from edgeml.cli._args import add_run_options, board_for, non_negative_float, positive_int, run_options
+from edgeml.cli._args import add_run_options, non_negative_float, positive_int
 
 if TYPE_CHECKING:
     from edgeml.service import ServiceSpec
@@ -70,7 +70,9 @@ def run(args: argparse.Namespace) -> int:
     if board not in (None, "none"):
         get_profile(board)  # an unknown name fails here, not in a crash-looping unit
     if args.source == CAMERA:
-        resolve_settings(source=CAMERA, board=board_for(run_options(args)["board"]))  # no camera: say so now
+        from edgeml.run import resolve_board
+
+        resolve_settings(source=CAMERA, board=resolve_board(None if args.board == "none" else args.board))
     store = str(Path(args.store).resolve()) if args.store else None
     spec = ServiceSpec(model=model, store=store, source=args.source, user=args.user or default_user(),
                        outputs=tuple(outputs), emit=args.emit, heartbeat_s=args.heartbeat, mqtt_ca=mqtt_ca,
@@ -120,8 +122,8 @@ def _check_output_dirs(spec: ServiceSpec) -> None:
 
 def _store_model(ref: str, store: str | None) -> str:
     """Check that ``store:NAME`` is installed and activated in the store the unit will use."""
+    from edgeml.data_dir import SERVICE_STORE
     from edgeml.store.identity import parse_ref, resolve_ref
-    from edgeml.store.paths import SERVICE_STORE
 
     parse_ref(ref)
     resolve_ref(ref, store or SERVICE_STORE)  # not installed or nothing active: say so now, not in a crash loop

@@ -20,7 +20,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from edgeml._version import __version__
-from edgeml.embedding import l2_normalize
 from edgeml.errors import LearnError
 from edgeml.learn.heads import Head
 from edgeml.model import ModelFile
@@ -29,6 +28,7 @@ from edgeml.model._fbwrite import Blob, Node, Old, Scalars, String, Table, Vecto
 from edgeml.model._flatbuf import root
 from edgeml.model.metadata_writer import ImageClassifierMetadata, build_metadata
 from edgeml.model.schema import BUILTIN_OPERATORS
+from edgeml.postprocess.embedding import l2_normalize
 
 __all__ = ["Quantized", "export_head", "quantize_head"]
 

@@ -11,7 +11,7 @@ from collections import deque
 from collections.abc import Sequence
 
 from edgeml.errors import InvalidArgumentError
-from edgeml.postprocess import Classification
+from edgeml.postprocess.classification import Classification
 
 __all__ = ["UNKNOWN", "Gate"]
 

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from edgeml.embedding import l2_normalize
 from edgeml.errors import InvalidArgumentError, LearnError
+from edgeml.postprocess.embedding import l2_normalize
 
 __all__ = ["DEFAULT_TEMPERATURE", "METHODS", "Head", "fit", "imprint", "learn_head"]
 

@@ -15,12 +15,12 @@ from pathlib import Path
 
 import numpy as np
 
-from edgeml.embedder import EMBEDDING_HINT, Embedder
 from edgeml.errors import LearnError, ModelFormatError
-from edgeml.gather import embed_images, embed_source
+from edgeml.inference.embedder import EMBEDDING_HINT, Embedder
 from edgeml.interpreter.open import ModelInput, as_model_file
 from edgeml.learn.examples import ExampleStore
 from edgeml.learn.export import export_head
+from edgeml.learn.gather import embed_images, embed_source
 from edgeml.learn.heads import Head, learn_head
 from edgeml.model import ModelFile
 

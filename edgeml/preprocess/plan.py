@@ -20,7 +20,7 @@ from PIL import Image
 
 from edgeml.errors import ImageError
 from edgeml.frame import GRAY, I420, NV12, RGB, Frame
-from edgeml.image import as_array
+from edgeml.image.load import as_array
 from edgeml.preprocess import colour
 from edgeml.preprocess.geometry import input_size, placement
 from edgeml.preprocess.quantize import InputQuantizer
@@ -182,7 +182,8 @@ class InputPlanner:
 
     The cache key is what a plan depends on: the frame's format, visible size, array shape and strides. The
     resize backend is fixed when the planner is made. Not thread-safe by itself: one planner per writer thread,
-    or a lock around it (``edgeml.pipeline.Pipeline`` holds one per model and serialises writes into the tensor).
+    or a lock around it (``edgeml.inference.pipeline.Pipeline`` holds one per model and serialises writes into the
+    tensor).
 
     Args:
         shape: The destination ``(H, W, C)`` (the input tensor without its batch axis).

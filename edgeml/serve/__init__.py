@@ -8,7 +8,7 @@
     POST /v1/models/NAME:classify   -> {"result": [[["label", score], ...]]}
     GET  /metrics                   Prometheus text format (its own registry, not the global one)
     GET  /healthz  /readyz          alive; model loaded and a fresh stream result
-    GET  /events                    server-sent events: schema-1 events (:mod:`edgeml.events`), live
+    GET  /events                    server-sent events: schema-1 events (:mod:`edgeml.sinks.events`), live
     GET  /                          the kiosk page (large live label, score, fps, model version)
     GET  /preview.jpg               the latest frame, only with ``--preview`` on a loopback address
 

@@ -1,7 +1,7 @@
 """Fan live events out to ``GET /events`` clients without ever slowing the stream.
 
 The dispatcher's thread calls :meth:`EventHub.observe` with each result; the hub turns it into a schema-1 event
-(:mod:`edgeml.events`) at most every ``min_interval_s`` (a screen needs 20 updates a second, not 200), plus a
+(:mod:`edgeml.sinks.events`) at most every ``min_interval_s`` (a screen needs 20 updates a second, not 200), plus a
 ``heartbeat`` with the results rate and counters every ``heartbeat_s`` and every model-store event, serialises it
 once, and hands the text to the server's event loop with ``loop.call_soon_threadsafe``: the thread never waits for
 a client. On the loop, each client has a bounded ``asyncio.Queue``; a client that does not keep up (a stalled
@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from edgeml.events import EventStamp
+from edgeml.sinks.events import EventStamp
 
 if TYPE_CHECKING:
     from edgeml.streaming.stats import StreamResult

@@ -19,6 +19,7 @@ import base64
 import binascii
 import io
 import json
+import logging
 import threading
 import warnings
 from collections.abc import Sequence
@@ -26,16 +27,18 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from edgeml.errors import ImageError, InvalidArgumentError
-from edgeml.image import FORMATS
+from edgeml.errors import EdgemlError, ImageError, InvalidArgumentError
+from edgeml.image.load import FORMATS
 from edgeml.serve.live import model_version
 
 if TYPE_CHECKING:
     from PIL import Image
 
-    from edgeml.classifier import Classifier
+    from edgeml.inference.classifier import Classifier
 
 __all__ = ["MAX_INSTANCES", "MAX_REQUEST_PIXELS", "RequestClassifier", "decode_instance", "parse_instances"]
+
+log = logging.getLogger("edgeml.serve")
 
 MAX_INSTANCES = 32
 MAX_REQUEST_PIXELS = 12_000_000  # a few KB of PNG can declare 40 MP; a request never decodes more than this
@@ -149,6 +152,7 @@ class RequestClassifier:
         self.top_k, self.threshold, self.timeout_s = top_k, threshold, timeout_s
         self.max_pixels = max_pixels
         self._lock = threading.Lock()
+        self._unloadable: set[Any] = set()
 
     @property
     def model(self) -> dict[str, Any]:
@@ -180,6 +184,32 @@ class RequestClassifier:
                 "edgeml": {"input_shape": list(spec.shape), "input_dtype": spec.dtype_name,
                            "labels": list(clf.labels) if clf.labels is not None else None,
                            "model": self.model}}
+
+    def follow(self, model: dict[str, Any] | None) -> None:
+        """Answer with the stream's model from now on when a stream result names another version of it.
+
+        The stream follows the store (hot swap, canary promotion, revert); this makes the REST side follow the
+        stream, so ``/v1/models/NAME`` and ``:classify`` never lag ``/metrics`` and ``/events``. Called by the
+        dispatcher's thread (never the camera's), once per result; the new classifier is built beside the old
+        one, then swapped in between two requests. A version that fails to load here keeps the old one, said once.
+        """
+        ident = self.classifier.identity
+        if ident is None or not model or model.get("name") != ident.name:
+            return
+        version = model.get("version")
+        if version is None or version == ident.version or version in self._unloadable:
+            return
+        try:
+            new = self.classifier.reopen(f"store:{ident.name}@{version}")
+        except EdgemlError as exc:
+            self._unloadable.add(version)
+            log.warning("edgeml serve: the REST API keeps %s %s: version %s failed to load here: %s",
+                        ident.name, ident.version, version, exc)
+            return
+        with self._lock:  # waits for a running request; requests wait at most timeout_s for the next one
+            old, self.classifier = self.classifier, new
+        old.close()
+        log.info("edgeml serve: the REST API now answers with %s %s (was %s)", ident.name, version, ident.version)
 
     def _locked(self) -> threading.Lock:
         if not self._lock.acquire(timeout=self.timeout_s):

@@ -7,14 +7,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from edgeml.errors import InvalidArgumentError
-from edgeml.events import EventStamp
 from edgeml.serve.hub import EventHub
 from edgeml.serve.live import LiveState
 from edgeml.serve.metrics import Metrics
 from edgeml.serve.requests import RequestClassifier
+from edgeml.sinks.events import EventStamp
 
 if TYPE_CHECKING:
-    from edgeml.classifier import Classifier
+    from edgeml.inference.classifier import Classifier
     from edgeml.streaming.stats import StreamResult
 
 __all__ = ["MAX_BODY", "READY_AFTER_S", "ServeState"]
@@ -86,7 +86,7 @@ class ServeState:
                           hub_status=hub.status)
         return cls(requests, live, hub, metrics, token=token, preview=preview, ready_after_s=ready_after_s,
                    max_body=max_body, request_timeout_s=request_timeout_s,
-                   observers=[live.observe, metrics.observe, hub.observe])
+                   observers=[live.observe, metrics.observe, hub.observe, lambda r: requests.follow(r.model)])
 
     def readiness(self) -> tuple[bool, str]:
         """``(ready, reason)``: the model is loaded and, when a stream runs, a result arrived recently."""

@@ -54,9 +54,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import SplitResult, urlsplit
 
+from edgeml.data_dir import SERVICE_STORE
 from edgeml.errors import ServiceConfigError
 from edgeml.store.identity import is_store_ref
-from edgeml.store.paths import SERVICE_STORE
 
 if TYPE_CHECKING:
     from edgeml.sinks.base import SinkSpec

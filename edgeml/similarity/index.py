@@ -25,8 +25,8 @@ from typing import Any
 
 import numpy as np
 
-from edgeml.embedding import l2_normalize
 from edgeml.errors import IndexFileError, InvalidArgumentError
+from edgeml.postprocess.embedding import l2_normalize
 from edgeml.similarity import backends
 
 __all__ = ["ANN_THRESHOLD", "BACKENDS", "DTYPES", "Hit", "Index"]

@@ -7,7 +7,7 @@
     --output mqtt://user:pw@broker:1883/edgeml/kiosk1   QoS 1 through a durable SQLite outbox
     --output mqtts://broker/edgeml/kiosk1 --mqtt-ca ca.pem
 
-:mod:`edgeml.events` is the schema, :mod:`~edgeml.sinks.emit` the policy (``every`` | ``change`` |
+:mod:`edgeml.sinks.events` is the schema, :mod:`~edgeml.sinks.emit` the policy (``every`` | ``change`` |
 ``interval:S`` plus a heartbeat), :mod:`~edgeml.sinks.dispatch` the thread that runs them. Sinks exist only when
 asked for: without ``--output`` nothing here is imported and no socket or file is opened. Frames never reach a sink.
 """
@@ -54,8 +54,8 @@ def open_sinks(specs: Sequence[SinkSpec], *, store: str | os.PathLike[str] | Non
 
                 sinks.append(JsonlSink(spec.target, policy))
             else:
+                from edgeml.data_dir import resolve_store
                 from edgeml.sinks.mqtt import MqttSink
-                from edgeml.store.paths import resolve_store
 
                 sinks.append(MqttSink(spec, store=resolve_store(store), policy=policy, device=device,
                                       ca_file=mqtt_ca, **mqtt_options))

@@ -15,7 +15,7 @@ SCHEMES = ("-", "jsonl", "mqtt", "mqtts")
 
 @runtime_checkable
 class Sink(Protocol):
-    """A destination for schema-1 events (:mod:`edgeml.events`).
+    """A destination for schema-1 events (:mod:`edgeml.sinks.events`).
 
     ``write`` is called on the dispatcher's thread (:class:`~edgeml.sinks.dispatch.Dispatcher`), never on the
     inference thread, with the events of one batch in order; it must not block for long (a network sink commits

@@ -2,7 +2,7 @@
 
 The inference thread only calls :meth:`Dispatcher.submit` (a ``put_nowait``: it never waits for a disk, a broker
 or an HTTP client). The dispatcher's thread takes results in batches (what arrives within 50 ms), applies each
-sink's emit policy (:mod:`edgeml.sinks.emit`), stamps events (:class:`~edgeml.events.EventStamp`: one id per
+sink's emit policy (:mod:`edgeml.sinks.emit`), stamps events (:class:`~edgeml.sinks.events.EventStamp`: one id per
 result and type, shared by every sink that sends it), adds heartbeats and the model store's events, and calls
 ``sink.write(batch)``. When the sinks fall so far behind that the queue fills, results are dropped there and
 counted (``dispatch_dropped``) instead of slowing the camera. Observers (the HTTP server's metrics, live events
@@ -18,9 +18,9 @@ import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from edgeml.events import EventStamp
 from edgeml.sinks.base import Sink
 from edgeml.sinks.emit import Emitter
+from edgeml.sinks.events import EventStamp
 
 if TYPE_CHECKING:
     from edgeml.streaming.stats import StreamResult

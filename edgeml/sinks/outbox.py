@@ -46,7 +46,7 @@ def outbox_path(store: str | os.PathLike[str], name: str) -> Path:
     Raises:
         StoreError: The store's outbox folder cannot be created.
     """
-    from edgeml.store.paths import store_subdir
+    from edgeml.data_dir import store_subdir
 
     safe = re.sub(r"[^A-Za-z0-9.-]+", "_", name).strip("_")[:80]
     digest = hashlib.sha256(name.encode()).hexdigest()[:8]

@@ -15,7 +15,7 @@ import numpy as np
 
 from edgeml.errors import ImageError, InvalidSourceError, SourceError
 from edgeml.frame import GRAY, RGB, Frame
-from edgeml.image import IMAGE_SUFFIXES, find_images, load_image
+from edgeml.image.load import IMAGE_SUFFIXES, find_images, load_image
 from edgeml.sources.base import BaseSource
 
 __all__ = ["ImagesSource", "from_spec", "list_images"]
@@ -34,7 +34,7 @@ def decode(path: Path) -> tuple[np.ndarray, str]:
 
     Raises:
         ImageError: The file is missing, not an image, too large, truncated or corrupt (see
-            :func:`edgeml.image.load_image`); the message ends with what the stream does about it.
+            :func:`edgeml.image.load.load_image`); the message ends with what the stream does about it.
     """
     try:
         pixels = load_image(path, None)

@@ -1,6 +1,6 @@
 """Model versions on the device: signed bundles, an atomic store, commit-or-revert, canaries.
 
-- :mod:`~edgeml.store.paths`: where the store is (``--store`` > ``$EDGEML_STORE`` > ``/var/lib/edgeml`` for the
+- :mod:`~edgeml.data_dir`: where the store is (``--store`` > ``$EDGEML_STORE`` > ``/var/lib/edgeml`` for the
   service, ``~/.local/share/edgeml`` for a user) and its sub-folders;
 - :mod:`~edgeml.store.manifest`, :mod:`~edgeml.store.keys`, :mod:`~edgeml.store.bundle`: the signed ``.edgeml``
   bundle (Ed25519 over the canonical manifest; the ``[store]`` extra);
@@ -10,7 +10,7 @@
 - :mod:`~edgeml.store.identity`: ``store:NAME[@VERSION]`` and the ``model: {name, version}`` results carry;
 - :class:`ModelStore` (:mod:`~edgeml.store.store`): all of it in one object.
 
-Only :mod:`~edgeml.store.paths` (``store_dir``, ``private_dir``, ``STORE_ENV``, ``SERVICE_STORE``, which
+Only :mod:`~edgeml.data_dir` (``store_dir``, ``private_dir``, ``STORE_ENV``, ``SERVICE_STORE``, which
 :mod:`edgeml.learn` and the service unit use) loads with the package; the rest is imported when used
 (``import edgeml`` stays light; ``cryptography`` loads only to sign or verify).
 """
@@ -20,7 +20,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from edgeml.store.paths import SERVICE_STORE, STORE_ENV, private_dir, resolve_store, store_dir
+from edgeml.data_dir import SERVICE_STORE, STORE_ENV, private_dir, resolve_store, store_dir
 
 __all__ = ["SERVICE_STORE", "STORE_ENV", "ModelStore", "StoreIdentity", "create_bundle", "generate_keys",
            "is_store_ref", "private_dir", "resolve_ref", "resolve_store", "store_dir"]

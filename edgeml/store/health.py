@@ -18,18 +18,19 @@ Every change holds the model's lock and is recorded in the history.
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass
 from typing import Any
 
+from edgeml.data_dir import private_dir
 from edgeml.errors import ModelNotFoundError, StoreError
 from edgeml.store.atomic import checkpoint, locked, point_symlink
 from edgeml.store.check import check_version
 from edgeml.store.layout import CURRENT, STATE, StoreLayout
-from edgeml.store.paths import private_dir
 from edgeml.store.state import ModelState
 
-__all__ = ["RunStart", "activate", "begin_run", "commit", "finish_canary", "mark_bad", "request_canary", "revert",
-           "rollback", "status"]
+__all__ = ["RunStart", "activate", "begin_run", "commit", "count_store_start", "finish_canary", "mark_bad",
+           "request_canary", "revert", "rollback", "status"]
 
 log = logging.getLogger("edgeml.store")
 
@@ -252,3 +253,26 @@ def finish_canary(layout: StoreLayout, name: str, version: int, outcome: dict[st
                                    "at": state.record("canary-rejected", version, reason=reason)["at"]}
         _save(layout, name, state, "canary:rejected")
         return "rejected"
+
+
+def count_store_start(model: Any, store: str | os.PathLike[str] | None) -> str | None:
+    """Before a long-running command loads ``store:NAME``: count the start of a pending version, or revert one that
+    has had its starts (commit or revert: a kiosk never crash-loops on a bad update).
+
+    Returns:
+        What happened, for the caller to show (None for a file, a pinned ``store:NAME@V`` or a committed version).
+    """
+    from edgeml.store.identity import is_store_ref, parse_ref
+
+    if not is_store_ref(model):
+        return None
+    name, version = parse_ref(str(model))
+    if version is not None:  # pinned: no commit-or-revert
+        return None
+    start = begin_run(StoreLayout(store), name)
+    if start.reverted:
+        r = start.reverted
+        return f"{name} {r['previous']} {r['reason']}: reverted to {r['version']}"
+    if start.pending:
+        return f"{name} {start.version} is pending its health window"
+    return None

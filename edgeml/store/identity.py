@@ -80,7 +80,7 @@ def resolve_ref(ref: str, store: str | os.PathLike[str] | None = None, device: s
 
     Args:
         ref: ``store:NAME`` (what ``current`` points at) or ``store:NAME@VERSION``.
-        store: The store folder (None: ``$EDGEML_STORE`` or the default; see :mod:`edgeml.store.paths`).
+        store: The store folder (None: ``$EDGEML_STORE`` or the default; see :mod:`edgeml.data_dir`).
         device: A TPU device picks the bundle's ``_edgetpu`` model when it has one.
 
     Raises:

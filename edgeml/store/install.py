@@ -26,6 +26,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from edgeml.data_dir import MODELS, private_dir, store_subdir
 from edgeml.errors import BundleError, EdgemlError, StoreError
 from edgeml.store.atomic import checkpoint, fsync_dir, fsync_tree, locked, temp_name
 from edgeml.store.bundle import check_requirements, unpack
@@ -33,7 +34,6 @@ from edgeml.store.health import activate_locked
 from edgeml.store.keys import trusted_keys
 from edgeml.store.layout import StoreLayout
 from edgeml.store.manifest import INSTALL, Manifest
-from edgeml.store.paths import MODELS, private_dir, store_subdir
 from edgeml.store.state import ModelState, now
 
 __all__ = ["Installed", "install", "remove", "sweep"]
@@ -89,7 +89,7 @@ def install(layout: StoreLayout, source: str | os.PathLike[str], *, activate: bo
         ModelFormatError: A model fails the verifier or its probe.
         StoreError: The store is not writable.
     """
-    from edgeml.verification import verify_model
+    from edgeml.interpreter.verification import verify_model
 
     models = store_subdir(layout.root, MODELS)
     sweep(models)

@@ -20,10 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from edgeml._optional import require
+from edgeml.data_dir import TRUSTED_KEYS, store_subdir
 from edgeml.errors import BundleError
 from edgeml.store.atomic import write_atomic
 from edgeml.store.manifest import canonical, parse_canonical
-from edgeml.store.paths import TRUSTED_KEYS, store_subdir
 
 __all__ = ["check_signature", "generate_keys", "key_id", "load_private_key", "load_public_key", "sign",
            "trust", "trusted_keys"]

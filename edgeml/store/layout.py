@@ -21,10 +21,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from edgeml.data_dir import MODELS, resolve_store
 from edgeml.errors import ModelNotFoundError, StoreError
 from edgeml.store.atomic import is_temporary
 from edgeml.store.manifest import INSTALL, MANIFEST, Manifest, check_model_name
-from edgeml.store.paths import MODELS, resolve_store
 from edgeml.store.state import ModelState
 
 __all__ = ["CURRENT", "STATE", "PointerStamp", "StoreLayout"]
@@ -44,7 +44,7 @@ class StoreLayout:
     """Read a store's folders (nothing here writes).
 
     Args:
-        root: The store folder (None: ``$EDGEML_STORE`` or the user's default; see :mod:`edgeml.store.paths`).
+        root: The store folder (None: ``$EDGEML_STORE`` or the user's default; see :mod:`edgeml.data_dir`).
         service: Default to the kiosk service's store (``/var/lib/edgeml``).
     """
 

@@ -31,7 +31,7 @@ from edgeml.streaming.channel import POLL
 from edgeml.streaming.stats import StreamResult
 
 if TYPE_CHECKING:
-    from edgeml.classifier import Classifier
+    from edgeml.inference.classifier import Classifier
 
 __all__ = ["Canary"]
 

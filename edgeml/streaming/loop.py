@@ -12,7 +12,7 @@ How frames travel from the capture thread to the inference thread depends on the
 - finite sources read as fast as possible (files, folders) use a **two-frame queue with back-pressure**: the
   reader waits for the interpreter, so no frame is decoded only to be dropped and none is skipped.
 
-Frames go through the classifier's :class:`~edgeml.pipeline.Pipeline`, the same composition and fast path as
+Frames go through the classifier's :class:`~edgeml.inference.pipeline.Pipeline`, the same composition and fast path as
 ``Classifier.run``. By default the capture thread also turns each frame into the model's input values with the
 pipeline's cached plan (crop, resize and colour conversion of the region used) into a reused staging buffer, so that
 work overlaps the previous frame's ``invoke()`` and the inference thread only copies it in, runs the interpreter and
@@ -50,10 +50,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from edgeml.classifier import Classifier
 from edgeml.errors import ImageError, InvalidArgumentError, ModelFormatError, StreamStalledError
 from edgeml.frame import Frame
-from edgeml.pipeline import Pipeline
+from edgeml.inference.classifier import Classifier
+from edgeml.inference.pipeline import Pipeline
 from edgeml.sources import FrameSource, open_source
 from edgeml.streaming.channel import POLL, Channel, Closed
 from edgeml.streaming.reconnect import STARTUP_RETRIES, UNFIXABLE, Reconnect
@@ -62,7 +62,7 @@ from edgeml.streaming.swap import POLL_S, ModelWatcher
 from edgeml.streaming.watchdog import INVOKE_TIMEOUT, SOURCE_TIMEOUT, StageClock, watch
 
 if TYPE_CHECKING:
-    from edgeml.image_model import ImageModel
+    from edgeml.inference.base import ImageModel
 
 __all__ = ["PREPARE", "Stream", "StreamResult", "StreamStats", "stream"]
 
@@ -88,7 +88,8 @@ class Stream:
     Args:
         source: A source string (see :func:`edgeml.sources.open_source`) or a :class:`FrameSource`.
         classifier: The :class:`edgeml.Classifier` (or :class:`edgeml.Embedder`: each result then holds one
-            :class:`~edgeml.embedding.Embedding`) whose :class:`~edgeml.pipeline.Pipeline` runs the frames.
+            :class:`~edgeml.postprocess.embedding.Embedding`) whose :class:`~edgeml.inference.pipeline.Pipeline`
+            runs the frames.
         top_k: Classes per result.
         threshold: Drop classes scoring below this.
         max_frames: Stop after this many results (None: until the source ends or :meth:`stop`).
@@ -114,6 +115,10 @@ class Stream:
         poll_s: Seconds between two looks at the store's ``current`` pointer (:meth:`check_model` looks at once).
         on_event: Called with each model-store event (swap, commit, revert, canary outcome) as it happens, on the
             stream's threads; the same events ride on the next result's ``events``.
+        count_start: For a stream that follows the store, count this start of a pending version when the stream
+            starts (:func:`edgeml.store.health.count_store_start`: a version that has had its starts is reverted,
+            and the stream then swaps to the one reverted to). :func:`edgeml.run.open_run` counts before it loads
+            the model instead, and passes False.
         source_options: Passed to ``open_source`` when ``source`` is a string.
     """
 
@@ -123,7 +128,8 @@ class Stream:
                  invoke_timeout: float | None = INVOKE_TIMEOUT, keep_frames: bool = False,
                  on_result: Callable[[StreamResult], None] | None = None, prepare: str = "auto",
                  hot_swap: bool | None = None, poll_s: float = POLL_S,
-                 on_event: Callable[[dict[str, Any]], None] | None = None, **source_options: Any) -> None:
+                 on_event: Callable[[dict[str, Any]], None] | None = None, count_start: bool = True,
+                 **source_options: Any) -> None:
         if prepare not in PREPARE:
             raise InvalidArgumentError(f"prepare must be 'auto', 'capture' or 'inference'. Received: {prepare!r}")
         _check_options(top_k, threshold, max_frames, fps, retries, startup_retries, source_timeout, invoke_timeout)
@@ -153,6 +159,7 @@ class Stream:
         self._watcher = (ModelWatcher(classifier, poll_s=poll_s)
                          if isinstance(classifier, Classifier) and follow and ident is not None else None)
         self.model = _model_of(classifier)
+        self._count_start = count_start and self._watcher is not None
 
     # -- control ---------------------------------------------------------------------------------------------
     def start(self) -> Stream:
@@ -168,8 +175,20 @@ class Stream:
             for t in self._threads:
                 t.start()
             if self._watcher is not None:
+                if self._count_start:
+                    self._count_start = False
+                    self._begin_store_run()
                 self._watcher.start()
         return self
+
+    def _begin_store_run(self) -> None:
+        from edgeml.store.health import count_store_start
+
+        ident = self.classifier.identity
+        assert ident is not None  # a watcher follows a store model
+        note = count_store_start(f"store:{ident.name}", ident.store)
+        if note:
+            log.warning("edgeml.stream: %s", note)
 
     @property
     def watching(self) -> bool:

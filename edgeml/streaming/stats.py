@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from edgeml.frame import Frame
-from edgeml.postprocess import Classification
+from edgeml.postprocess.classification import Classification
 
 __all__ = ["StreamResult", "StreamStats"]
 

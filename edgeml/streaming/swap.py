@@ -41,7 +41,7 @@ from edgeml.streaming.canary import Canary
 from edgeml.streaming.stats import StreamResult
 
 if TYPE_CHECKING:
-    from edgeml.classifier import Classifier
+    from edgeml.inference.classifier import Classifier
 
 __all__ = ["POLL_S", "ModelWatcher"]
 

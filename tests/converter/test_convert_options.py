@@ -150,7 +150,7 @@ def test_a_folder_too_small_to_hold_images_out_is_still_checked_and_says_so(fash
     before, nothing was checked and nothing said so (e.g. the 69 offline photos of the pretrained demo)."""
     import shutil
 
-    from edgeml.image import find_images
+    from edgeml.image.load import find_images
     from edgeml_converters.convert import convert
 
     small = tmp_path / "small"

@@ -66,7 +66,7 @@ def lite0_int8():
 
 
 def _float_top1(net, path) -> int:
-    from edgeml.image import as_array
+    from edgeml.image.load import as_array
     from edgeml_converters.quantize.calibration import normalize
 
     size = net.image_size

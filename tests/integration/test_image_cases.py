@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from PIL import ImageFile
 
-import edgeml.image
+import edgeml.image.load
 from edgeml import Classifier
 from edgeml.errors import ImageError
 from tests.conftest import ROOT
@@ -25,7 +25,7 @@ def classifiers(fashion_int8):
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_image_case_through_the_classifier(case: Case, classifiers, tmp_path, photos, monkeypatch):
-    monkeypatch.setattr(edgeml.image, "_limit", [case.max_pixels] if case.max_pixels else [])
+    monkeypatch.setattr(edgeml.image.load, "_limit", [case.max_pixels] if case.max_pixels else [])
     monkeypatch.delenv("EDGEML_MAX_PIXELS", raising=False)
     made: list = []
 

@@ -114,7 +114,7 @@ def test_a_file_the_fuzzer_found_escaping_is_an_image_error_now(path):
     Where this Pillow accepts the file (REFUSED_SINCE), it is classified like any image instead."""
     from edgeml import Classifier
     from edgeml.errors import ImageError
-    from edgeml.image import load_image
+    from edgeml.image.load import load_image
 
     if (shape := _decodes_here(path)) is not None:
         assert load_image(path).shape == shape

@@ -17,10 +17,10 @@ import textwrap
 import time
 from pathlib import Path
 
-from edgeml.events import EventStamp
-from edgeml.postprocess import Classification
+from edgeml.postprocess.classification import Classification
 from edgeml.sinks.dispatch import Dispatcher
 from edgeml.sinks.emit import EmitPolicy
+from edgeml.sinks.events import EventStamp
 from edgeml.sinks.mqtt import WINDOW, MqttSink
 from edgeml.streaming.stats import StreamResult
 from tests import mosquitto as broker

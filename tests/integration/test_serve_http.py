@@ -264,3 +264,43 @@ def test_a_looped_video_source_serves_frames(fashion_int8, tmp_path):
         assert proc.rate(0.5) > 0
     finally:
         assert proc.stop() == 0
+
+
+def test_the_rest_api_follows_a_hot_swap_of_a_store_model(fashion_int8, two_classes, fashion, tmp_path):
+    """``edgeml serve --model store:NAME --source ...``, then ``models install --activate`` of version 2: the stream
+    swaps, and so does the REST side: /v1/models/NAME reports 2 and :predict / :classify answer with version 2 (a
+    real model whose outputs are rolled by one class, so the answer shows which version gave it)."""
+    pytest.importorskip("cryptography", reason="the [store] extra signs bundles")
+    from edgeml.inference.classifier import Classifier
+    from tests.integration.store_kit import bundle, cli, permuted_outputs, signed_store
+
+    store, key = signed_store(tmp_path)
+    cli("models", "install", str(bundle(tmp_path, key, 1, fashion_int8, "fashion")), "--activate",
+        "--store", str(store.root))
+    rolled = permuted_outputs(fashion_int8, tmp_path / "rolled.tflite")
+    png = sorted(fashion.test_dir.glob("1_*/*.png"))[50]
+    body = {"instances": [{"b64": base64.b64encode(png.read_bytes()).decode()}]}
+    proc = ServeProcess(tmp_path, "--model", "store:fashion", "--store", str(store.root),
+                        "--source", f"images:{two_classes}", "--loop", "--fps", "50")
+    try:
+        proc.wait_ready()
+        versions = proc.get("/v1/models/fashion").json()["model_version_status"]
+        assert [v["version"] for v in versions] == ["1"]
+        first = httpx.post(f"{proc.url}/v1/models/fashion:classify", json=body, timeout=10).json()
+        assert first["result"][0][0][0] == "Trouser"
+
+        cli("models", "install", str(bundle(tmp_path, key, 2, rolled, "fashion")), "--activate",
+            "--store", str(store.root))
+        deadline = time.monotonic() + 30
+        while proc.get("/v1/models/fashion").json()["model_version_status"][0]["version"] != "2":
+            assert time.monotonic() < deadline, f"the REST API never reported version 2: {proc.stderr}"
+            time.sleep(0.2)
+        assert proc.get("/v1/models/fashion/metadata").json()["edgeml"]["model"] == {"name": "fashion",
+                                                                                    "version": 2}
+        predicted = httpx.post(f"{proc.url}/v1/models/fashion:predict", json=body, timeout=10).json()
+        expected = Classifier("store:fashion@2", store=store.root, num_threads=1).scores(png)
+        assert predicted["predictions"][0] == pytest.approx(expected.tolist(), abs=1e-6)
+        second = httpx.post(f"{proc.url}/v1/models/fashion:classify", json=body, timeout=10).json()
+        assert second["result"][0][0][0] != "Trouser", "classify still answered with version 1"
+    finally:
+        assert proc.stop() == 0, proc.stderr

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from edgeml.classifier import Classifier
+from edgeml.inference.classifier import Classifier
 from edgeml.store.atomic import KILL_ENV
 from edgeml.store.store import ModelStore
 from tests.integration.store_kit import ROOT, bundle, cli, signed_store

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from edgeml.classifier import Classifier
 from edgeml.errors import ModelFormatError
+from edgeml.inference.classifier import Classifier
 from edgeml.streaming import Stream
 from edgeml.streaming.swap import ModelWatcher
 from tests.integration.store_kit import bundle, cli, permuted_outputs, signed_store
@@ -136,6 +136,28 @@ def test_restarts_with_a_pending_version_revert_it(video, fashion_store, fashion
     assert "reverted to 1" in done.stderr
     assert json.loads(done.stdout.splitlines()[0])["model"] == {"name": "fashion", "version": 1}
     assert store.current("fashion") == 1 and store.status("fashion")["bad"].get("2")
+
+
+def test_python_streams_count_their_starts_too(fashion_store, fashion_float, tmp_path, caplog):
+    """``edgeml.stream(...)`` on ``store:NAME`` counts starts like the CLI: the start after the allowed ones
+    reverts the pending version, and the running stream then swaps to the version reverted to."""
+    import edgeml
+
+    store, key = fashion_store
+    store.install(bundle(tmp_path, key, 2, fashion_float, "fashion"))
+    cli("models", "activate", "fashion", "2", "--health-frames", "1000", "--max-starts", "2", "--store",
+        str(store.root))
+    for _ in range(2):
+        clf = Classifier("store:fashion", store=store.root, num_threads=1)
+        results = list(edgeml.stream("synthetic", clf, max_frames=2, poll_s=0.05))
+        assert {r.model["version"] for r in results} == {2}
+    assert store.current("fashion") == 2
+    clf = Classifier("store:fashion", store=store.root, num_threads=1)  # loads 2; its third start reverts it
+    with caplog.at_level(logging.WARNING, logger="edgeml.streaming.loop"):
+        results = list(edgeml.stream("synthetic", clf, max_frames=60, poll_s=0.05, fps=30))
+    assert store.current("fashion") == 1 and store.status("fashion")["bad"].get("2")
+    assert any("reverted to 1" in r.getMessage() for r in caplog.records)
+    assert results[-1].model == {"name": "fashion", "version": 1}, "the stream never swapped to the reverted-to"
 
 
 def _invoke_error() -> ModelFormatError:

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 from edgeml.errors import InvalidArgumentError
-from edgeml.events import SCHEMA, EventStamp, device_id
 from edgeml.frame import RGB, Frame
-from edgeml.postprocess import Classification
+from edgeml.postprocess.classification import Classification
 from edgeml.sinks.emit import EmitPolicy, Emitter
+from edgeml.sinks.events import SCHEMA, EventStamp, device_id
 from edgeml.streaming.stats import StreamResult
 
 

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from edgeml import image as image_module
+import edgeml.image.load as image_module
 from edgeml.errors import ImageError, InvalidArgumentError
-from edgeml.image import DEFAULT_MAX_PIXELS, as_array, find_images, load_image, max_pixels, set_max_pixels
+from edgeml.image.load import DEFAULT_MAX_PIXELS, as_array, find_images, load_image, max_pixels, set_max_pixels
 from tests.image_cases import blank_png, lab
 
 
@@ -160,7 +160,7 @@ def test_a_144_megapixel_png_is_refused_without_allocating_it(tmp_path):
     path = tmp_path / "big.png"
     Image.new("L", (12000, 12000)).save(path)
     assert path.stat().st_size < 200_000
-    code = ("import resource, sys; from edgeml.image import load_image; from edgeml.errors import ImageError\n"
+    code = ("import resource, sys; from edgeml.image.load import load_image; from edgeml.errors import ImageError\n"
             "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
             "try:\n    load_image(sys.argv[1])\nexcept ImageError as exc:\n    print(exc)\n"
             "print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) // 1024)")

@@ -11,9 +11,9 @@ import re
 import numpy as np
 import pytest
 
-import edgeml.image
+import edgeml.image.load
 from edgeml.errors import ImageError
-from edgeml.image import as_array
+from edgeml.image.load import as_array
 from edgeml.preprocess import InputPlanner, InputQuantizer, Preprocessing, Resampler, to_frame
 from edgeml.tensors import TensorSpec
 from tests.conftest import ROOT
@@ -29,8 +29,8 @@ SHAPE = (24, 32)  # non-square, so every crop and letterbox has an aspect ratio 
 @pytest.fixture
 def case_limits(monkeypatch):
     """Fresh "said once" memory and the default pixel cap, whatever the environment says."""
-    monkeypatch.setattr(edgeml.image, "_said", set())
-    monkeypatch.setattr(edgeml.image, "_limit", [])
+    monkeypatch.setattr(edgeml.image.load, "_said", set())
+    monkeypatch.setattr(edgeml.image.load, "_limit", [])
     monkeypatch.delenv("EDGEML_MAX_PIXELS", raising=False)
 
 
@@ -52,8 +52,8 @@ def _write_everywhere(image, channels: int) -> None:
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_image_case_ends_as_documented(case: Case, tmp_path, photos, case_limits, monkeypatch, caplog):
     if case.max_pixels:
-        edgeml.image.set_max_pixels(case.max_pixels)
-    caplog.set_level(logging.WARNING, logger="edgeml.image")
+        edgeml.image.load.set_max_pixels(case.max_pixels)
+    caplog.set_level(logging.WARNING, logger="edgeml.image.load")
     try:
         image, refused = case.make(tmp_path, photos), None
     except ImageError as exc:  # a Frame that cannot even be built
@@ -73,7 +73,7 @@ def test_image_case_ends_as_documented(case: Case, tmp_path, photos, case_limits
         expected = case.reference(photos)
         assert pixels.shape == expected.shape
         assert np.abs(pixels.astype(int) - expected).mean() < 4  # lossy formats differ a little, nothing more
-    said = [r.getMessage() for r in caplog.records if r.name == "edgeml.image"]
+    said = [r.getMessage() for r in caplog.records if r.name == "edgeml.image.load"]
     if case.said:
         assert len(said) == 1 and case.said in said[0] and "(said once)" in said[0], said
     else:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from edgeml.embedding import cosine_similarity, l2_normalize
 from edgeml.errors import InvalidArgumentError, LearnError
 from edgeml.learn import UNKNOWN, Gate, fit, imprint, learn_head
 from edgeml.learn.heads import DEFAULT_TEMPERATURE
-from edgeml.postprocess import Classification
+from edgeml.postprocess.classification import Classification
+from edgeml.postprocess.embedding import cosine_similarity, l2_normalize
 
 
 def _clusters(rng, classes=3, per_class=8, dim=32, spread=0.3):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from edgeml.image import load_image
+from edgeml.image.load import load_image
 from edgeml_converters.datasets import photos
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from edgeml.errors import LabelsError
-from edgeml.postprocess import (
+from edgeml.postprocess.classification import (
     Classification,
     OutputDecoder,
     dequantize,

@@ -19,8 +19,8 @@ pytest.importorskip("httpx", reason="starlette's TestClient needs httpx")
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from edgeml.classifier import Classifier
 from edgeml.errors import InvalidArgumentError
+from edgeml.inference.classifier import Classifier
 from edgeml.serve.access import check_bind
 from edgeml.serve.app import create_app
 from edgeml.serve.hub import EventHub

@@ -13,11 +13,11 @@ import time
 import pytest
 
 from edgeml.errors import InvalidArgumentError, SinkError
-from edgeml.events import EventStamp
-from edgeml.postprocess import Classification
+from edgeml.postprocess.classification import Classification
 from edgeml.sinks import default_policy, open_sinks, parse_output
 from edgeml.sinks.dispatch import Dispatcher
 from edgeml.sinks.emit import EmitPolicy
+from edgeml.sinks.events import EventStamp
 from edgeml.sinks.jsonl import JsonlSink
 from edgeml.sinks.stdout import StdoutSink
 from edgeml.streaming.stats import StreamResult

@@ -28,7 +28,7 @@ import numpy as np
 from PIL import Image, ImageFile, UnidentifiedImageError
 
 from edgeml.errors import ImageError, InvalidArgumentError
-from edgeml.image_modes import Mode, convert
+from edgeml.image.modes import Mode, convert
 
 __all__ = ["DEFAULT_MAX_PIXELS", "FORMATS", "IMAGE_SUFFIXES", "ImageInput", "as_array", "find_images", "load_image",
            "max_pixels", "set_max_pixels"]
@@ -156,7 +156,7 @@ def _brief(exc: BaseException, limit: int = 160) -> str:
 
 
 def _too_large(label: str, why: str) -> str:
-    return (f"{label} is {why}; refused before decoding. Raise the cap with edgeml.image.set_max_pixels(N), "
+    return (f"{label} is {why}; refused before decoding. Raise the cap with edgeml.image.load.set_max_pixels(N), "
             f"{_ENV}=N or `edgeml classify --max-megapixels MP` (past Pillow's own limit, also "
             "PIL.Image.MAX_IMAGE_PIXELS).")
 

@@ -23,7 +23,7 @@ import numpy as np
 
 from edgeml.errors import ModelFormatError, one_line
 from edgeml.frame import Frame
-from edgeml.prediction import Prediction, Timings
+from edgeml.inference.prediction import Prediction, Timings
 from edgeml.preprocess import InputPlanner
 from edgeml.tensors import TensorSpec
 
@@ -31,8 +31,9 @@ __all__ = ["BufferPool", "Decoder", "Pipeline"]
 
 
 class Decoder(Protocol):
-    """Turns the raw output tensor into results: classes (:class:`edgeml.postprocess.OutputDecoder`) or an
-    embedding (:class:`edgeml.embedding.EmbeddingDecoder`, which ignores ``k`` and ``threshold``).
+    """Turns the raw output tensor into results: classes
+    (:class:`edgeml.postprocess.classification.OutputDecoder`) or an embedding
+    (:class:`edgeml.postprocess.embedding.EmbeddingDecoder`, which ignores ``k`` and ``threshold``).
 
     ``output`` is a view of the interpreter's buffer, valid only during the call: copy what is kept.
     """

@@ -1,7 +1,8 @@
-"""The image embedder: an :class:`~edgeml.image_model.ImageModel` whose output is a feature vector.
+"""The image embedder: an :class:`~edgeml.inference.base.ImageModel` whose output is a feature vector.
 
-It runs on the Classifier's fast path (the same :class:`~edgeml.pipeline.Pipeline`, planner and timings) and works
-with :func:`edgeml.stream` too: each stream result then holds one :class:`~edgeml.embedding.Embedding`.
+It runs on the Classifier's fast path (the same :class:`~edgeml.inference.pipeline.Pipeline`, planner and
+timings) and works with :func:`edgeml.stream` too: each stream result then holds one
+:class:`~edgeml.postprocess.embedding.Embedding`.
 """
 
 from __future__ import annotations
@@ -12,14 +13,14 @@ from typing import Any, cast
 
 import numpy as np
 
-from edgeml.embedding import Embedding, EmbeddingDecoder
 from edgeml.errors import ModelFormatError
 from edgeml.frame import Frame
-from edgeml.image import ImageInput
-from edgeml.image_model import ImageModel
+from edgeml.image.load import ImageInput
+from edgeml.inference.base import ImageModel
+from edgeml.inference.prediction import Prediction
 from edgeml.interpreter.open import ModelInput
 from edgeml.model.metadata import ModelMetadata
-from edgeml.prediction import Prediction
+from edgeml.postprocess.embedding import Embedding, EmbeddingDecoder
 from edgeml.preprocess import Preprocessing, to_frame
 from edgeml.tensors import TensorSpec
 

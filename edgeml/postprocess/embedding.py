@@ -47,7 +47,8 @@ class Embedding:
 
 
 class EmbeddingDecoder:
-    """Raw output tensor → :class:`Embedding` (a one-item list, as :class:`~edgeml.pipeline.Pipeline` expects).
+    """Raw output tensor → :class:`Embedding` (a one-item list, as :class:`~edgeml.inference.pipeline.Pipeline`
+    expects).
 
     ``k`` and ``threshold`` are accepted for the pipeline's one call signature and ignored.
     """

@@ -2,7 +2,7 @@
 
 :class:`edgeml.Classifier` and :class:`edgeml.Embedder` differ only in how they read the output tensor (classes,
 or a feature vector); the rest — one precedence chain for the settings, the one opener, the input planner of the
-fast path, and the :class:`~edgeml.pipeline.Pipeline` that composes them — is written once, here.
+fast path, and the :class:`~edgeml.inference.pipeline.Pipeline` that composes them — is written once, here.
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ import numpy as np
 from edgeml import preprocess
 from edgeml.errors import ModelFormatError
 from edgeml.frame import Frame
-from edgeml.image import ImageInput
+from edgeml.image.load import ImageInput
+from edgeml.inference.pipeline import Decoder, Pipeline
 from edgeml.interpreter.open import ModelInput, as_model_file, open_model
 from edgeml.model.metadata import ModelMetadata
-from edgeml.pipeline import Decoder, Pipeline
 from edgeml.preprocess import InputPlanner, InputQuantizer, Preprocessing, to_frame
 from edgeml.settings import RunSettings, resolve_settings
 from edgeml.store.identity import StoreIdentity, is_store_ref, resolve_ref

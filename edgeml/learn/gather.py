@@ -14,10 +14,10 @@ from typing import cast
 
 import numpy as np
 
-from edgeml.embedder import Embedder
-from edgeml.embedding import Embedding
 from edgeml.errors import ImageError, InvalidArgumentError
-from edgeml.image import find_images
+from edgeml.image.load import find_images
+from edgeml.inference.embedder import Embedder
+from edgeml.postprocess.embedding import Embedding
 
 __all__ = ["Embedded", "embed_images", "embed_source", "image_paths"]
 

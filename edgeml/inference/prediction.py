@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from edgeml.postprocess import Classification
+from edgeml.postprocess.classification import Classification
 
 __all__ = ["STAGES", "Prediction", "Timings"]
 

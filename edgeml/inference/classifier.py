@@ -1,4 +1,4 @@
-"""The image classifier: an :class:`~edgeml.image_model.ImageModel` whose output decodes to the top classes."""
+"""The image classifier: an :class:`~edgeml.inference.base.ImageModel` whose output decodes to the top classes."""
 
 from __future__ import annotations
 
@@ -9,16 +9,16 @@ from typing import Any
 
 import numpy as np
 
-from edgeml import postprocess
+import edgeml.postprocess.classification as postprocess
 from edgeml.errors import InvalidArgumentError, LabelsError, ModelFormatError
 from edgeml.frame import Frame
-from edgeml.image import ImageInput
-from edgeml.image_model import ImageModel
+from edgeml.image.load import ImageInput
+from edgeml.inference.base import ImageModel
+from edgeml.inference.prediction import Prediction
 from edgeml.interpreter.open import ModelInput
 from edgeml.labels import read_labels
 from edgeml.model.metadata import ModelMetadata
-from edgeml.postprocess import Classification
-from edgeml.prediction import Prediction
+from edgeml.postprocess.classification import Classification
 from edgeml.preprocess import Preprocessing, to_frame
 from edgeml.tensors import TensorSpec
 

@@ -4,6 +4,7 @@ The runtime needs numpy, Pillow and a TFLite interpreter (``ai-edge-litert``); i
 """
 
 from edgeml._version import __version__
+from edgeml.boards.profiles import BoardProfile
 from edgeml.errors import (
     BoardProfileError,
     BundleError,
@@ -32,14 +33,16 @@ from edgeml.frame import Frame
 from edgeml.image.load import load_image
 from edgeml.inference.classifier import Classifier
 from edgeml.inference.embedder import Embedder
+from edgeml.inference.prediction import Prediction, Timings
 from edgeml.labels import read_labels
 from edgeml.model import ModelFile
 from edgeml.postprocess.classification import Classification
 from edgeml.postprocess.embedding import Embedding, cosine_similarity
 from edgeml.preprocess import Preprocessing
+from edgeml.run import Run, RunSpec, open_run
 from edgeml.settings import RunSettings, resolve_settings
 from edgeml.similarity import Index
-from edgeml.streaming import stream
+from edgeml.streaming import Stream, StreamResult, StreamStats, stream
 from edgeml.tensors import TensorSpec
 
 TYPE_CHECKING = False
@@ -57,6 +60,7 @@ def __getattr__(name: str) -> object:
     raise AttributeError(f"module 'edgeml' has no attribute {name!r}")
 
 __all__ = [
+    "BoardProfile",
     "BoardProfileError",
     "BundleError",
     "Classification",
@@ -81,18 +85,26 @@ __all__ = [
     "ModelFile",
     "ModelFormatError",
     "ModelNotFoundError",
+    "Prediction",
     "Preprocessing",
+    "Run",
     "RunSettings",
+    "RunSpec",
     "ServiceConfigError",
     "SinkError",
     "SourceError",
     "StoreError",
+    "Stream",
+    "StreamResult",
     "StreamStalledError",
+    "StreamStats",
     "TensorSpec",
+    "Timings",
     "Verification",
     "__version__",
     "cosine_similarity",
     "load_image",
+    "open_run",
     "read_labels",
     "resolve_settings",
     "stream",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from typing import Any
@@ -15,11 +14,13 @@ from edgeml.cli._args import (
     positive_float,
     positive_int,
     probability,
+    refuse_without_source,
     run_spec,
     show_settings,
     stream_fields,
 )
 from edgeml.cli._outputs import add_output_options
+from edgeml.cli._print import print_json
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -51,13 +52,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     if bool(args.images) == bool(args.source):
         args.parser.error("give either IMAGE files or --source SRC (exactly one of them)")
-    stream_only = [f for f in ("max_frames", "fps", "realtime", "loop", "preview", "camera_format")
-                   if getattr(args, f)]
-    stream_only += [f for f in ("source_timeout", "invoke_timeout", "emit_hold", "emit_min_score")
-                    if getattr(args, f) != args.parser.get_default(f)]
-    stream_only += [f for f in ("output", "emit", "heartbeat", "mqtt_ca", "device_id") if getattr(args, f)]
-    if args.images and stream_only:
-        args.parser.error(f"--{stream_only[0].replace('_', '-')} applies to --source streams only")
+    if args.images:
+        refuse_without_source(args, ("max_frames", "fps", "realtime", "loop", "preview", "camera_format",
+                                     "source_timeout", "invoke_timeout", "emit_hold", "emit_min_score", "output",
+                                     "emit", "heartbeat", "mqtt_ca", "device_id"))
     if args.json and "-" in args.output:
         args.parser.error("--json and --output - both write to stdout: use --output - alone for schema-1 events")
     if args.max_megapixels is not None:
@@ -95,8 +93,8 @@ def _classify_files(args: argparse.Namespace, clf: Any) -> int:
             continue
         latency_ms = (time.perf_counter() - start) * 1000.0
         if args.json:
-            print(json.dumps({"path": path, "results": [r.to_dict() for r in results],
-                              "latency_ms": round(latency_ms, 3), "model": model}), flush=True)
+            print_json({"path": path, "results": [r.to_dict() for r in results],
+                        "latency_ms": round(latency_ms, 3), "model": model})
         else:
             print(f"{path}  ({latency_ms:.1f} ms)")
             for r in results:

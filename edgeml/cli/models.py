@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import Any
 
 from edgeml.cli._args import positive_float, positive_int, probability
+from edgeml.cli._print import print_json
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -78,85 +78,50 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _install(store: Any, args: argparse.Namespace) -> int:
+    from edgeml.store.report import install_lines
+
     done = store.install(args.bundle, activate=args.activate, allow_unsigned=args.allow_unsigned,
                          timeout=args.probe_timeout)
-    m = done.manifest
-    signer = f"signed by {done.key_id}" if done.key_id else "UNSIGNED (allowed by --allow-unsigned; recorded)"
-    print(f"installed {m.name} {m.version} ({signer}) in {done.path}" + ("; activated, pending its health window"
-                                                                       if done.activated else ""))
-    for name, summary in done.checks.items():
-        print(f"  {name}: {summary}")
+    print(*install_lines(done), sep="\n")
     return 0
 
 
-def _row(store: Any, name: str) -> dict[str, Any]:
-    status = store.status(name)
-    return {"name": name, "versions": store.versions(name), "current": status["current"],
-            "committed": status["committed"], "pending": (status["pending"] or {}).get("version"),
-            "canary": (status["canary"] or {}).get("version"), "bad": sorted(int(v) for v in status["bad"])}
-
-
 def _list(store: Any, args: argparse.Namespace) -> int:
-    rows = [_row(store, n) for n in store.names()]
+    from edgeml.store.report import list_lines, model_row
+
+    rows = [model_row(store, n) for n in store.names()]
     if args.json:
-        print(json.dumps({"store": str(store.root), "models": rows}))
+        print_json({"store": str(store.root), "models": rows})
         return 0
     if not rows:
         print(f"no models in {store.root} (install one: edgeml models install BUNDLE)", file=sys.stderr)
-    for r in rows:
-        extra = "".join(f", {k} {r[k]}" for k in ("pending", "canary") if r[k] is not None)
-        bad = f", bad {r['bad']}" if r["bad"] else ""
-        print(f"{r['name']}: versions {r['versions']}, current {r['current']}, committed {r['committed']}{extra}{bad}")
+    for line in list_lines(rows):
+        print(line)
     return 0
 
 
 def _show(store: Any, args: argparse.Namespace) -> int:
+    from edgeml.store.report import show_lines
+
     info = store.describe(args.name)
     if args.json:
-        print(json.dumps(info))
+        print_json(info)
         return 0
-    print(f"{info['name']}  current {info['current']}  committed {info['committed']}  ({store.root})")
-    if info["pending"]:
-        p = info["pending"]
-        print(f"  pending: {p['version']} (starts {p['starts']}/{p['max_starts']}, health window {p['health_frames']} "
-              "frames)")
-    if info["canary"]:
-        c = info["canary"]
-        print(f"  canary requested: {c['version']} against {c['against']}, {c['frames']} frames, every {c['every']}, "
-              f"min agreement {c['min_agreement']:.0%}")
-    for v in info["versions"]:
-        flags = [f for f, on in (("current", v["version"] == info["current"]),
-                                 ("committed", v["version"] == info["committed"])) if on]
-        signer = f"key {v['key_id']}" if v["key_id"] else "unsigned"
-        figures = ", ".join(f"{k} {x}" for k, x in v["report"].items())
-        print(f"  {v['version']:>4}  {v['created']}  {v['model']}  {v['bytes'] / 1024:.0f} KiB  {signer}"
-              + (f"  [{', '.join(flags)}]" if flags else "") + (f"  ({figures})" if figures else ""))
-        if v["bad"]:
-            print(f"        BAD: {v['bad']['reason']}")
-        if v["canary"]:
-            c = v["canary"]
-            print(f"        canary {'PROMOTED' if c['passed'] else 'REJECTED'}: {c['reason']}; latency p50 "
-                  f"{c.get('latency_ms_p50')} ms vs {c.get('current_latency_ms_p50')} ms")
-    for e in info["history"][-8:]:
-        details = ", ".join(f"{k} {e[k]}" for k in ("previous", "reason") if e.get(k) is not None)
-        print(f"  {e['at']}  {e['event']} {e['version']}" + (f" ({details})" if details else ""))
+    print(*show_lines(info, store.root), sep="\n")
     return 0
 
 
 def _activate(store: Any, args: argparse.Namespace) -> int:
+    from edgeml.store.report import activated_line, canary_line
+
     if args.canary:
         req = store.canary(args.name, args.version, frames=args.canary, min_agreement=args.min_agreement,
                            every=args.every, max_latency_ratio=args.max_latency_ratio, force=args.force)
-        print(f"canary of {args.name} {args.version} requested: the running stream shadows it against "
-              f"{req['against']} on every {req['every']}-th frame for {req['frames']} frames, then promotes it "
-              f"(top-1 agreement >= {req['min_agreement']:.0%}) or marks it bad; see `edgeml models show "
-              f"{args.name}`")
+        print(canary_line(args.name, args.version, req))
         return 0
     store.activate(args.name, args.version, force=args.force, health_frames=args.health_frames,
                    max_starts=args.max_starts, max_failures=args.max_failures)
-    status = store.status(args.name)
-    state = "committed" if status["pending"] is None else "pending its health window"
-    print(f"{args.name} {args.version} is current ({state}); running streams swap to it between two frames")
+    print(activated_line(args.name, args.version, store.status(args.name)))
     return 0
 
 
@@ -175,7 +140,7 @@ def _verify(store: Any, args: argparse.Namespace) -> int:
     findings = store.verify(args.name)
     for f in findings:
         if args.json:
-            print(json.dumps({"name": f.name, "version": f.version, "ok": f.ok, "message": f.message}))
+            print_json({"name": f.name, "version": f.version, "ok": f.ok, "message": f.message})
         else:
             print(f)
     bad = [f for f in findings if not f.ok]

@@ -1,39 +1,32 @@
 """``edgeml serve``: TF Serving's REST API, Prometheus metrics, live events and a kiosk page for one model.
 
-With ``--source`` a :class:`~edgeml.streaming.Stream` runs in the background: its results go through a
-:class:`~edgeml.sinks.dispatch.Dispatcher` whose observers feed the metrics, the live state and the event hub
-(:mod:`edgeml.serve`), so no HTTP client can slow the camera. REST requests run on a second classifier of their
-own. SIGINT/SIGTERM stop the server (uvicorn drains for a few seconds), then the stream and the dispatcher, each
-wait bounded; SIGHUP asks a store model's stream to look at the store now, and stops the server otherwise.
+With ``--source`` a stream runs in the background; its results reach the routes through the dispatcher's
+observers, so no HTTP client can slow the camera. REST requests run on a classifier of their own that follows the
+stream's model. How the process stops: :mod:`edgeml.serve.lifecycle`.
 """
 
 from __future__ import annotations
 
 import argparse
-import logging
 import os
-import signal
 import sys
-import threading
-import time
-from collections.abc import Callable
-from typing import Any
 
 from edgeml.cli._args import (
     add_model_options,
     add_run_options,
     add_stream_options,
+    port,
     positive_float,
     positive_int,
     probability,
+    refuse_without_source,
     run_spec,
     show_settings,
     stream_fields,
 )
 from edgeml.cli._outputs import add_output_options, open_dispatcher, sinks_summary
 from edgeml.serve.access import DEFAULT_HOST, DEFAULT_PORT, check_bind
-
-log = logging.getLogger("edgeml.cli")
+from edgeml.serve.lifecycle import ServeSignals, start_background, stop_background
 
 TOKEN_ENV = "EDGEML_SERVE_TOKEN"
 
@@ -54,7 +47,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     g = p.add_argument_group("the HTTP server")
     g.add_argument("--host", default=DEFAULT_HOST, help=f"address to listen on (default: {DEFAULT_HOST}, this "
                                                         "machine only)")
-    g.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"TCP port (default: {DEFAULT_PORT})")
+    g.add_argument("--port", type=port, default=DEFAULT_PORT, help=f"TCP port (default: {DEFAULT_PORT})")
     g.add_argument("--token", default=os.environ.get(TOKEN_ENV) or None, metavar="TOKEN",
                    help=f"require 'Authorization: Bearer TOKEN' (or ?token=TOKEN for the page) on every route but "
                         f"/healthz (default: ${TOKEN_ENV}, which keeps it out of the process list)")
@@ -73,18 +66,13 @@ def run(args: argparse.Namespace) -> int:
     from edgeml._optional import require
 
     check_bind(args.host, token=args.token, insecure_public=args.insecure_public, preview=args.preview)
-    if not 0 <= args.port <= 65535:
-        args.parser.error(f"--port must be 0..65535, got {args.port}")
-    stream_only = [f for f in ("fps", "realtime", "loop", "preview", "output", "emit", "camera_format")
-                   if getattr(args, f)]
-    if stream_only and not args.source:
-        args.parser.error(f"--{stream_only[0]} applies with --source only")
+    refuse_without_source(args, ("fps", "realtime", "loop", "preview", "output", "emit", "camera_format",
+                                 "source_timeout", "invoke_timeout", "emit_hold", "emit_min_score"))
     for module in ("starlette", "uvicorn", "prometheus_client"):
         require(module, "edgeml serve")
     from edgeml.run import open_run, open_runner
 
-    # The stream and the REST requests each get a classifier (interpreters are not thread-safe); the REST one
-    # follows the stream's model (RequestClassifier.follow).
+    # The stream and REST each get a classifier (interpreters are not thread-safe); REST follows the stream's.
     run = open_run(run_spec(args, **stream_fields(args), keep_frames=args.preview) if args.source
                    else run_spec(args))
     if run.start_note:
@@ -103,88 +91,29 @@ def run(args: argparse.Namespace) -> int:
                               stream_model=stream.model if stream is not None else None)
     app = create_app(state)
     sock = bind(args.host, args.port)
-    received: list[str] = []
-
-    def stopping(signum: int) -> None:
-        received.append(signal.Signals(signum).name)
-        state.hub.close()  # open event streams end now instead of holding the shutdown
-
-    server = make_server(app, verbose=getattr(args, "verbose", False), on_exit=stopping)
+    signals = ServeSignals(stream, state.hub.close)
+    server = signals.server = make_server(app, verbose=getattr(args, "verbose", False), on_exit=signals.exiting)
     dispatcher = None
     if stream is not None:
         dispatcher = open_dispatcher(args, stats=lambda: stream.stats.to_dict(), observers=state.observers)
-        state.metrics.dispatcher_status = dispatcher.status
-        stream.on_result = dispatcher.submit
-        stream.start()
-        threading.Thread(target=_watch, args=(stream, state, server), name="edgeml-serve-watch",
-                         daemon=True).start()
+        start_background(stream, state, server, dispatcher)
     where = f"http://{args.host}:{sock.getsockname()[1]}"
     print(f"edgeml serve: {name} version {state.requests.version} on {where}/v1/models/{name}"
           f"{' with ' + args.source if args.source else ''}; kiosk page {where}/", file=sys.stderr, flush=True)
     try:
-        with _signals(stream, server, received, state.hub.close):
+        with signals:
             server.run(sockets=[sock])
     finally:
         sock.close()
         state.hub.close()
         if stream is not None:
-            stream.stop()
-            stream.join(5.0)
-            if dispatcher is not None:
-                dispatcher.close(timeout=3.0)
+            stop_background(stream, dispatcher)
             print(f"edgeml serve: {stream.stats.summary()}", file=sys.stderr)
             if dispatcher is not None and args.output:
                 print(f"edgeml serve: sent {sinks_summary(dispatcher)}", file=sys.stderr)
-        if received:
-            print(f"edgeml serve: stopped by {received[0]}", file=sys.stderr)
+        if signals.received:
+            print(f"edgeml serve: stopped by {signals.received[0]}", file=sys.stderr)
     if stream is not None and stream.error is not None:
         print(f"edgeml serve: error: the stream failed: {stream.error}", file=sys.stderr)
         return 1
     return 0
-
-
-def _watch(stream: Any, state: Any, server: Any) -> None:
-    """Say when the stream stops: a failure (stuck camera, dead source) stops the server with exit 1 so that
-    systemd restarts the kiosk; a finite source that ended leaves the REST API running (/readyz fails)."""
-    while stream.running:
-        time.sleep(0.25)
-    if stream.error is not None:
-        state.live.ended = f"{type(stream.error).__name__}: {stream.error}"
-        state.hub.close()
-        server.should_exit = True
-    elif not server.should_exit:
-        state.live.ended = "the source ended"
-        log.info("edgeml serve: the source ended after %d frames; the REST API goes on", stream.stats.frames)
-
-
-class _signals:
-    """Handlers for the duration of ``server.run()``: uvicorn replaces SIGINT/SIGTERM's while it runs and raises
-    them again when it returns, so ours only take note (the process then exits 0 after a clean stop); SIGHUP
-    reloads a store model's stream, and stops the server otherwise (a closed terminal)."""
-
-    def __init__(self, stream: Any, server: Any, received: list[str], on_stop: Callable[[], None]) -> None:
-        self.stream, self.server, self.received, self.on_stop = stream, server, received, on_stop
-        self.previous: dict[int, Any] = {}
-
-    def _noted(self, signum: int, _frame: Any) -> None:
-        if not self.received:
-            self.received.append(signal.Signals(signum).name)
-
-    def _hup(self, signum: int, _frame: Any) -> None:
-        if self.stream is not None and self.stream.check_model():
-            return
-        self._noted(signum, _frame)
-        self.on_stop()
-        self.server.should_exit = True
-
-    def __enter__(self) -> _signals:
-        if threading.current_thread() is threading.main_thread():
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                self.previous[sig] = signal.signal(sig, self._noted)
-            if hasattr(signal, "SIGHUP"):
-                self.previous[signal.SIGHUP] = signal.signal(signal.SIGHUP, self._hup)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        for sig, handler in self.previous.items():
-            signal.signal(sig, handler)

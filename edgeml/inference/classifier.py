@@ -169,7 +169,7 @@ class Classifier(ImageModel):
         """Return every class's probability, float32 ``(num_classes,)``."""
         return postprocess.to_scores(self.invoke(self.preprocess(image)), self.output, self.output_activation)
 
-    def run(self, image: ImageInput | Frame, top_k: int = 5, threshold: float = 0.0) -> Prediction:
+    def run(self, image: ImageInput | Frame, top_k: int = 5, threshold: float = 0.0) -> Prediction[Classification]:
         """Classify ``image`` and time each stage: the fast path behind :meth:`classify`.
 
         Pixels are written straight into the interpreter's input tensor (no intermediate tensor), and only the

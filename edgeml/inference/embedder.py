@@ -95,10 +95,8 @@ class Embedder(ImageModel):
                                    f"shape={spec.shape}. {EMBEDDING_HINT}")
         return spec
 
-    def run(self, image: ImageInput | Frame) -> Prediction:
+    def run(self, image: ImageInput | Frame) -> Prediction[Embedding]:
         """Embed ``image`` and time each stage; ``prediction.results[0]`` is the :class:`Embedding`.
-
-        (:class:`Prediction` types its results as classes; here the one result is an :class:`Embedding`.)
 
         Args:
             image: A :class:`~edgeml.frame.Frame` in any format, a path, a ``PIL.Image`` or a uint8 array

@@ -90,7 +90,7 @@ class Pipeline:
         self._plan_lock = threading.Lock()  # the planner's cache: never held across invoke()
         self.buffers = BufferPool(input.shape, input.dtype)
 
-    def run(self, frame: Frame, top_k: int = 5, threshold: float = 0.0, decode_s: float = 0.0) -> Prediction:
+    def run(self, frame: Frame, top_k: int = 5, threshold: float = 0.0, decode_s: float = 0.0) -> Prediction[Any]:
         """Classify ``frame``: written straight into the input tensor, only the winners dequantized.
 
         Args:
@@ -128,7 +128,7 @@ class Pipeline:
         return out
 
     def run_prepared(self, tensor: np.ndarray, top_k: int = 5, threshold: float = 0.0,
-                     preprocess_s: float = 0.0) -> Prediction:
+                     preprocess_s: float = 0.0) -> Prediction[Any]:
         """Classify an input tensor from :meth:`prepare`: one copy into the interpreter, invoke, decode in place.
 
         Raises:

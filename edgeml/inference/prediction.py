@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, Protocol, TypeVar
 
-from edgeml.postprocess.classification import Classification
-
-__all__ = ["STAGES", "Prediction", "Timings"]
+__all__ = ["STAGES", "Prediction", "Result", "Timings"]
 
 STAGES = ("decode", "preprocess", "invoke", "postprocess")
 
@@ -40,21 +38,32 @@ class Timings:
         return d
 
 
+class Result(Protocol):
+    """What a runner's decoder returns per result: a :class:`~edgeml.Classification` or an
+    :class:`~edgeml.Embedding`."""
+
+    def to_dict(self) -> dict[str, Any]: ...
+
+
+R = TypeVar("R", bound=Result)
+
+
 @dataclass(frozen=True)
-class Prediction:
-    """The result of :meth:`edgeml.Classifier.run`.
+class Prediction(Generic[R]):
+    """The result of :meth:`edgeml.Classifier.run` (``Prediction[Classification]``) and :meth:`edgeml.Embedder.run`
+    (``Prediction[Embedding]``, one result).
 
     Attributes:
-        results: The classes, best first (what ``classify()`` returns).
+        results: The classes, best first (what ``classify()`` returns), or the one embedding.
         timings: Seconds per stage.
     """
 
-    results: list[Classification] = field(default_factory=list)
+    results: list[R] = field(default_factory=list)
     timings: Timings = field(default_factory=Timings)
 
     @property
-    def top(self) -> Classification | None:
-        """The best class, or None when every class fell below the threshold."""
+    def top(self) -> R | None:
+        """The best class (or the embedding), or None when every class fell below the threshold."""
         return self.results[0] if self.results else None
 
     def to_dict(self) -> dict[str, Any]:

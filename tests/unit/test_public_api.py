@@ -8,13 +8,13 @@ import sys
 import edgeml
 
 EXPECTED = [
-    "BoardProfileError", "BundleError", "Classification", "Classifier", "CompilerNotFoundError", "ConversionError",
-    "EdgeTpuError", "EdgemlError", "Embedder", "Embedding", "Frame", "ImageError", "Index", "IndexFileError",
-    "InterpreterUnavailableError", "InvalidArgumentError", "InvalidSourceError", "LabelsError", "LearnError",
-    "MissingDependencyError", "ModelCompatibilityError", "ModelFile",
-    "ModelFormatError", "ModelNotFoundError", "Preprocessing", "RunSettings", "ServiceConfigError", "SinkError",
-    "SourceError",
-    "StoreError", "StreamStalledError", "TensorSpec", "Verification", "__version__", "cosine_similarity", "load_image",
+    "BoardProfile", "BoardProfileError", "BundleError", "Classification", "Classifier", "CompilerNotFoundError",
+    "ConversionError", "EdgeTpuError", "EdgemlError", "Embedder", "Embedding", "Frame", "ImageError", "Index",
+    "IndexFileError", "InterpreterUnavailableError", "InvalidArgumentError", "InvalidSourceError", "LabelsError",
+    "LearnError", "MissingDependencyError", "ModelCompatibilityError", "ModelFile", "ModelFormatError",
+    "ModelNotFoundError", "Prediction", "Preprocessing", "Run", "RunSettings", "RunSpec", "ServiceConfigError",
+    "SinkError", "SourceError", "StoreError", "Stream", "StreamResult", "StreamStalledError", "StreamStats",
+    "TensorSpec", "Timings", "Verification", "__version__", "cosine_similarity", "load_image", "open_run",
     "read_labels", "resolve_settings", "stream", "verify_model",
 ]
 

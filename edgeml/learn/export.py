@@ -25,6 +25,7 @@ from edgeml.learn.heads import Head
 from edgeml.model import ModelFile
 from edgeml.model import metadata as model_metadata
 from edgeml.model._fbwrite import Blob, Node, Old, Scalars, String, Table, Vector, extend
+from edgeml.model._flatbuf import Table as ReadTable
 from edgeml.model._flatbuf import root
 from edgeml.model.metadata_writer import ImageClassifierMetadata, build_metadata
 from edgeml.model.schema import BUILTIN_OPERATORS
@@ -139,8 +140,54 @@ def export_head(model: ModelFile, head: Head, calibration: np.ndarray, *, name: 
         raise LearnError(f"{model.name!r} has {len(graph.subgraphs)} subgraphs; export needs a single-graph "
                          "embedding model.")
     fb = root(data)
-    sg_table = fb.tables(2)[0]
-    op_tables = sg_table.tables(3)
+    g = _Graph(fb)
+    emb_index, final_quantize, kept = _embedding_output(model, g)
+    g.ops = [Old(g.op_tables[i].pos) for i in kept]
+    n = len(head.labels)
+    q, output = _append_head(g, model, head, calibration, emb_index, final_quantize)
+    meta_buffer = g.add_buffer(_standard_metadata(model, name, n))
+    entries: list[Node] = [Old(m.pos) for m in fb.tables(6) if m.string(0) != model_metadata.TFLITE_METADATA]
+    entries.append(Table({0: String(model_metadata.TFLITE_METADATA), 1: ("I", meta_buffer)}))
+    subgraph = Table({0: Vector(g.tensors), 1: Scalars("i", main.inputs), 2: Scalars("i", (output,)),
+                      3: Vector(g.ops), 4: String(main.name or "main")})
+    description = f"Image classifier learned on the device ({head.method}, {n} classes) by edgeml {__version__}."
+    flatbuffer = extend(data, Table({0: ("I", graph.schema_version), 1: Vector(g.opcodes), 2: Vector([subgraph]),
+                                     3: String(description), 4: Vector(g.buffers), 6: Vector(entries)}))
+    info = _info(model, head, q, hashlib.sha256(flatbuffer).hexdigest())
+    files = {model_metadata.METADATA_FILE: model_metadata.write_json(info),
+             model_metadata.LABELS_FILE: ("\n".join(head.labels) + "\n").encode("utf-8")}
+    return model_metadata.embed(flatbuffer, files)
+
+
+class _Graph:
+    """The single subgraph's tensors, the buffers, the opcodes and the operators of the model being extended:
+    the old ones by reference, the new ones as tables appended by :meth:`add_tensor` and friends."""
+
+    def __init__(self, fb: ReadTable) -> None:
+        sg_table = fb.tables(2)[0]
+        self.op_tables = sg_table.tables(3)
+        self.tensors: list[Node] = [Old(t.pos) for t in sg_table.tables(0)]
+        self.buffers: list[Node] = [Old(b.pos) for b in fb.tables(4)]
+        self.opcodes: list[Node] = [Old(c.pos) for c in fb.tables(1)]
+        self.ops: list[Node] = []
+
+    def add_tensor(self, table: Table) -> int:
+        self.tensors.append(table)
+        return len(self.tensors) - 1
+
+    def add_buffer(self, blob: bytes) -> int:
+        self.buffers.append(Table({0: Blob(blob)}))
+        return len(self.buffers) - 1
+
+    def add_opcode(self, op_name: str) -> int:
+        self.opcodes.append(_opcode(op_name))
+        return len(self.opcodes) - 1
+
+
+def _embedding_output(model: ModelFile, g: _Graph) -> tuple[int, int | None, list[int]]:
+    """``(embedding tensor, the final QUANTIZE's opcode or None, the operators kept)``: a uint8 output's final
+    QUANTIZE is dropped (its opcode reused for the uint8 scores). Refuses a non-int8 embedding."""
+    main = model.graph.main
     ops = list(range(len(main.operators)))
     out_index = main.outputs[0]
     producer = {t: op.index for op in main.operators for t in op.outputs}
@@ -149,69 +196,50 @@ def export_head(model: ModelFile, head: Head, calibration: np.ndarray, *, name: 
     last = main.operators[producer[out_index]] if out_index in producer else None
     if last is not None and last.name == "QUANTIZE" and main.tensors[out_index].dtype == "uint8":
         emb_index = last.inputs[0]
-        final_quantize = op_tables[last.index].scalar(0, "I", 0)  # reuse its opcode for the uint8 scores
+        final_quantize = g.op_tables[last.index].scalar(0, "I", 0)
         ops.remove(last.index)
     emb = main.tensors[emb_index]
     if emb.dtype != "int8" or emb.quantization is None:
         raise LearnError(f"{model.name!r}: its embedding is {emb.dtype}, not int8; export appends int8 ops. "
                          "Convert the embedding model with --quantize int8.")
+    return emb_index, final_quantize, ops
+
+
+def _append_head(g: _Graph, model: ModelFile, head: Head, calibration: np.ndarray, emb_index: int,
+                 final_quantize: int | None) -> tuple[Quantized, int]:
+    """Append L2_NORMALIZATION (unless the embedding ends with one), FULLY_CONNECTED, SOFTMAX and, for a uint8
+    model, QUANTIZE; return the quantized head and the new output tensor."""
+    main = model.graph.main
+    emb = main.tensors[emb_index]
     dim = int(np.prod(emb.shape))
     if dim != head.weights.shape[1]:
         raise LearnError(f"The learned head reads {head.weights.shape[1]} values but {model.name!r} outputs "
                          f"{dim}: the examples were computed with another model.")
-
-    tensors: list[Node] = [Old(t.pos) for t in sg_table.tables(0)]
-    buffers: list[Node] = [Old(b.pos) for b in fb.tables(4)]
-    opcodes: list[Node] = [Old(c.pos) for c in fb.tables(1)]
-    new_ops: list[Node] = [Old(op_tables[i].pos) for i in ops]
-
-    def add_tensor(table: Table) -> int:
-        tensors.append(table)
-        return len(tensors) - 1
-
-    def add_buffer(blob: bytes) -> int:
-        buffers.append(Table({0: Blob(blob)}))
-        return len(buffers) - 1
-
-    def add_opcode(op_name: str) -> int:
-        opcodes.append(_opcode(op_name))
-        return len(opcodes) - 1
-
+    producer = {t: op.index for op in main.operators for t in op.outputs}
+    assert emb.quantization is not None  # checked by _embedding_output
     emb_scale = float(emb.quantization.scale[0])
     producer_op = main.operators[producer[emb_index]] if emb_index in producer else None
     if producer_op is None or producer_op.name != "L2_NORMALIZATION":
-        unit = add_tensor(_tensor((1, dim), _INT8, 0, "learned/l2_normalize", _L2_SCALE, 0))
-        new_ops.append(_op(add_opcode("L2_NORMALIZATION"), (emb_index,), (unit,), _L2_OPTIONS, Table({})))
+        unit = g.add_tensor(_tensor((1, dim), _INT8, 0, "learned/l2_normalize", _L2_SCALE, 0))
+        g.ops.append(_op(g.add_opcode("L2_NORMALIZATION"), (emb_index,), (unit,), _L2_OPTIONS, Table({})))
         emb_index, emb_scale = unit, _L2_SCALE
     q = quantize_head(head, emb_scale, calibration)
     n = len(head.labels)
-    w = add_tensor(_tensor((n, dim), _INT8, add_buffer(q.weights.tobytes()), "learned/weights", q.weight_scale, 0))
-    b = add_tensor(_tensor((n,), _INT32, add_buffer(q.bias.astype("<i4").tobytes()), "learned/bias",
-                           emb_scale * q.weight_scale, 0))
-    logits = add_tensor(_tensor((1, n), _INT8, 0, "learned/logits", q.logits_scale, q.logits_zero_point))
-    scores = add_tensor(_tensor((1, n), _INT8, 0, "scores" if final_quantize is None else "learned/scores_int8",
-                                1 / 256, -128))
-    new_ops.append(_op(add_opcode("FULLY_CONNECTED"), (emb_index, w, b), (logits,), _FC_OPTIONS,
-                       Table({0: ("b", 0), 1: ("b", 0), 2: ("?", False)})))
-    new_ops.append(_op(add_opcode("SOFTMAX"), (logits,), (scores,), _SOFTMAX_OPTIONS, Table({0: ("f", 1.0)})))
+    w = g.add_tensor(_tensor((n, dim), _INT8, g.add_buffer(q.weights.tobytes()), "learned/weights",
+                             q.weight_scale, 0))
+    b = g.add_tensor(_tensor((n,), _INT32, g.add_buffer(q.bias.astype("<i4").tobytes()), "learned/bias",
+                             emb_scale * q.weight_scale, 0))
+    logits = g.add_tensor(_tensor((1, n), _INT8, 0, "learned/logits", q.logits_scale, q.logits_zero_point))
+    scores = g.add_tensor(_tensor((1, n), _INT8, 0, "scores" if final_quantize is None else "learned/scores_int8",
+                                  1 / 256, -128))
+    g.ops.append(_op(g.add_opcode("FULLY_CONNECTED"), (emb_index, w, b), (logits,), _FC_OPTIONS,
+                     Table({0: ("b", 0), 1: ("b", 0), 2: ("?", False)})))
+    g.ops.append(_op(g.add_opcode("SOFTMAX"), (logits,), (scores,), _SOFTMAX_OPTIONS, Table({0: ("f", 1.0)})))
     output = scores
     if final_quantize is not None:
-        output = add_tensor(_tensor((1, n), _UINT8, 0, "scores", 1 / 256, 0))
-        new_ops.append(_op(final_quantize, (scores,), (output,)))
-
-    std_meta = _standard_metadata(model, name, n)
-    meta_buffer = add_buffer(std_meta)
-    entries: list[Node] = [Old(m.pos) for m in fb.tables(6) if m.string(0) != model_metadata.TFLITE_METADATA]
-    entries.append(Table({0: String(model_metadata.TFLITE_METADATA), 1: ("I", meta_buffer)}))
-    subgraph = Table({0: Vector(tensors), 1: Scalars("i", main.inputs), 2: Scalars("i", (output,)),
-                      3: Vector(new_ops), 4: String(main.name or "main")})
-    description = f"Image classifier learned on the device ({head.method}, {n} classes) by edgeml {__version__}."
-    flatbuffer = extend(data, Table({0: ("I", graph.schema_version), 1: Vector(opcodes), 2: Vector([subgraph]),
-                                     3: String(description), 4: Vector(buffers), 6: Vector(entries)}))
-    info = _info(model, head, q, hashlib.sha256(flatbuffer).hexdigest())
-    files = {model_metadata.METADATA_FILE: model_metadata.write_json(info),
-             model_metadata.LABELS_FILE: ("\n".join(head.labels) + "\n").encode("utf-8")}
-    return model_metadata.embed(flatbuffer, files)
+        output = g.add_tensor(_tensor((1, n), _UINT8, 0, "scores", 1 / 256, 0))
+        g.ops.append(_op(final_quantize, (scores,), (output,)))
+    return q, output
 
 
 def _standard_metadata(model: ModelFile, name: str, classes: int) -> bytes:

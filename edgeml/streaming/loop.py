@@ -44,19 +44,16 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from edgeml.errors import ImageError, InvalidArgumentError, ModelFormatError, StreamStalledError
-from edgeml.frame import Frame
 from edgeml.inference.classifier import Classifier
 from edgeml.inference.pipeline import Pipeline
 from edgeml.sources import FrameSource, open_source
+from edgeml.streaming.capture import Capture, Item, recycle
 from edgeml.streaming.channel import POLL, Channel, Closed
-from edgeml.streaming.reconnect import STARTUP_RETRIES, UNFIXABLE, Reconnect
+from edgeml.streaming.reconnect import STARTUP_RETRIES
 from edgeml.streaming.stats import StreamResult, StreamStats
 from edgeml.streaming.swap import POLL_S, ModelWatcher
 from edgeml.streaming.watchdog import INVOKE_TIMEOUT, SOURCE_TIMEOUT, StageClock, watch
@@ -70,16 +67,6 @@ PREPARE = ("auto", "capture", "inference")
 
 log = logging.getLogger(__name__)
 _JOIN_TIMEOUT = 5.0
-
-
-@dataclass(frozen=True)
-class _Item:
-    """A frame on its way to the interpreter, with its input tensor when the capture thread prepared it."""
-
-    frame: Frame
-    tensor: np.ndarray | None = None
-    preprocess_s: float = 0.0
-    pipeline: Pipeline | None = None  # the one that prepared ``tensor`` (a hot swap may replace it meanwhile)
 
 
 class Stream:
@@ -148,10 +135,10 @@ class Stream:
         self._stop = threading.Event()
         self._clock = StageClock({"source": source_timeout, "invoke": invoke_timeout})
         self._stalled = threading.Event()
-        self._channel = Channel(self.source.live, self.stats, self._stop, on_demand=bool(fps), on_drop=self._recycle)
+        self._channel = Channel(self.source.live, self.stats, self._stop, on_demand=bool(fps),
+                                on_drop=lambda item: recycle(item, self.pipeline))
         self._out: queue.Queue[StreamResult] = queue.Queue(maxsize=8)
         self._threads: list[threading.Thread] = []
-        self._last_index: int | None = None
         ident = classifier.identity
         follow = hot_swap if hot_swap is not None else bool(ident is not None and not ident.pinned)
         self.on_event = on_event
@@ -166,7 +153,10 @@ class Stream:
         """Start the capture and inference threads (idempotent)."""
         if not self._threads:
             self.stats = self._channel.stats = StreamStats()
-            self._threads = [threading.Thread(target=self._capture, name="edgeml-capture", daemon=True),
+            capture = Capture(self.source, self._channel, self._clock, self._stop, stats=lambda: self.stats,
+                              pipeline=lambda: self.pipeline, prepare=self.prepare == "capture",
+                              retries=self.retries, startup_retries=self.startup_retries, on_error=self._failed)
+            self._threads = [threading.Thread(target=capture.run, name="edgeml-capture", daemon=True),
                              threading.Thread(target=self._infer, name="edgeml-infer", daemon=True)]
             if self._clock.watching:
                 self._threads.append(threading.Thread(target=watch, name="edgeml-watchdog", daemon=True,
@@ -201,6 +191,10 @@ class Stream:
             return False
         self._watcher.check_now()
         return True
+
+    def _failed(self, error: BaseException) -> None:
+        """Called by the capture thread when the source cannot go on (its last error, or the retries ran out)."""
+        self.error = error
 
     def _on_stall(self, error: StreamStalledError) -> None:
         """Called by the watchdog thread: record why, and stop waiting for the stuck thread."""
@@ -263,94 +257,6 @@ class Stream:
         self.join()
 
     # -- threads ---------------------------------------------------------------------------------------------
-    def _capture(self) -> None:
-        is_open, clock, source = False, self._clock, self.source
-        reconnect = Reconnect(source.name, self.retries, self.startup_retries)
-        try:
-            while not self._stop.is_set():
-                try:
-                    if not is_open:
-                        clock.begin("source", "open()")
-                        source.open()
-                        clock.end("source")
-                        is_open = True
-                        if reconnect.failures:
-                            self.stats.add("reconnects")
-                    self._channel.wait_for_space()  # back-pressure before decoding, not after
-                    if self._stop.is_set():
-                        break
-                    clock.begin("source", "read()")
-                    frame = source.read()
-                    clock.end("source")
-                except ImageError as exc:  # one unreadable item; the source goes on
-                    clock.end("source")
-                    self.stats.add("errors")
-                    log.warning("%s", exc)
-                    self._channel.put(exc)
-                    continue
-                except UNFIXABLE as exc:
-                    clock.end("source")
-                    self.error = exc
-                    break
-                except Exception as exc:
-                    clock.end("source")
-                    self.stats.add("read_failures")
-                    self._safe_close()
-                    is_open = False
-                    try:
-                        delay = reconnect.failed(exc)
-                    except Exception as final:
-                        self.error = final
-                        break
-                    log.warning("%s failed (%s); reconnecting in %.1f s (attempt %d)", source.name, exc, delay,
-                                reconnect.failures)
-                    self._stop.wait(delay)
-                    continue
-                if frame is None:  # end of a finite source
-                    break
-                reconnect.frame_arrived()
-                self._count_gap(frame)
-                self._channel.put(self._prepared(frame))
-        finally:
-            self._channel.close()
-            if is_open:
-                self._safe_close()
-
-    def _prepared(self, frame: Frame) -> _Item | ImageError:
-        """Turn ``frame`` into its input values now, on the capture thread, when the split is enabled."""
-        if self.prepare != "capture":
-            return _Item(frame)
-        t = time.perf_counter()
-        pipeline = self.pipeline  # read once: a hot swap may replace it while this frame is prepared
-        buffer = pipeline.buffers.acquire()
-        try:
-            pipeline.prepare(frame, buffer)
-        except ImageError as exc:  # a frame the classifier cannot read: reported like an unreadable file
-            pipeline.buffers.release(buffer)
-            self.stats.add("errors")
-            return exc
-        return _Item(frame, buffer, time.perf_counter() - t, pipeline)
-
-    def _recycle(self, item: Any) -> None:
-        """Hand a dropped or consumed item's staging buffer back to the pool it came from."""
-        if isinstance(item, _Item) and item.tensor is not None:
-            (item.pipeline or self.pipeline).buffers.release(item.tensor)
-
-    def _count_gap(self, frame: Frame) -> None:
-        self.stats.add("captured")
-        if self._last_index is not None and frame.index > self._last_index + 1:
-            self.stats.add("dropped", frame.index - self._last_index - 1)
-        self._last_index = frame.index
-
-    def _safe_close(self) -> None:
-        self._clock.begin("source", "close()")
-        try:
-            self.source.close()
-        except Exception as exc:  # a dying camera may fail to close too; reopening is what matters
-            log.debug("closing %s failed: %s", self.source.name, exc)
-        finally:
-            self._clock.end("source")
-
     def _infer(self) -> None:
         period = 1.0 / self.fps if self.fps else 0.0
         next_due = time.monotonic()
@@ -370,7 +276,7 @@ class Stream:
                     result = self._classify_or_report(item)
                 finally:
                     self._clock.end("invoke")
-                if isinstance(item, _Item):
+                if isinstance(item, Item):
                     self.stats.record(result.latency_ms)
                     if self._watcher is not None and result.error is None:
                         self._watcher.observe(result, item.frame)
@@ -404,12 +310,12 @@ class Stream:
                 self.on_event(event)
         return dataclasses.replace(result, events=events)
 
-    def _classify_or_report(self, item: _Item | ImageError) -> StreamResult:
+    def _classify_or_report(self, item: Item | ImageError) -> StreamResult:
         """Classify; a model error on a version the store can revert becomes an error result, not the end."""
         try:
             return self._classify(item)
         except ModelFormatError as exc:
-            if self._watcher is None or not isinstance(item, _Item) or not self._watcher.failed(exc):
+            if self._watcher is None or not isinstance(item, Item) or not self._watcher.failed(exc):
                 raise
             self.stats.add("errors")
             log.warning("%s", exc)
@@ -417,17 +323,17 @@ class Stream:
             return StreamResult(frame.index, time.time(), (), (time.monotonic() - frame.timestamp) * 1000.0,
                                 frame.source, error=str(exc), model=self.model)
 
-    def _classify(self, item: _Item | ImageError) -> StreamResult:
-        if not isinstance(item, _Item):
+    def _classify(self, item: Item | ImageError) -> StreamResult:
+        if not isinstance(item, Item):
             return StreamResult(-1, time.time(), (), 0.0, self.source.name, error=str(item), model=self.model)
         frame = item.frame
         if item.tensor is not None and item.pipeline is self.pipeline:
             try:
                 prediction = self.pipeline.run_prepared(item.tensor, self.top_k, self.threshold, item.preprocess_s)
             finally:
-                self._recycle(item)
+                recycle(item, self.pipeline)
         else:  # not prepared, or prepared for the model a hot swap just replaced: straight into this one
-            self._recycle(item)
+            recycle(item, self.pipeline)
             prediction = self.pipeline.run(frame, self.top_k, self.threshold)
         now = time.monotonic()
         return StreamResult(frame.index, time.time() - (now - frame.timestamp), tuple(prediction.results),

@@ -162,7 +162,7 @@ class Classifier(ImageModel):
 
         ``preprocess`` → ``invoke`` → ``decode`` is :meth:`classify` in steps.
         """
-        _check_request(top_k, threshold)
+        postprocess.check_request(top_k, threshold)
         return self.pipeline.decoder(output, top_k, threshold)
 
     def scores(self, image: ImageInput | Frame) -> np.ndarray:
@@ -188,7 +188,7 @@ class Classifier(ImageModel):
             ImageError: The image is unreadable or of the wrong kind (dtype, channels, size, layout).
             InvalidArgumentError: ``top_k`` < 1 or ``threshold`` outside 0..1.
         """
-        _check_request(top_k, threshold)
+        postprocess.check_request(top_k, threshold)
         t0 = time.perf_counter()
         frame = to_frame(image, self.channels)
         return self.pipeline.run(frame, top_k, threshold, decode_s=time.perf_counter() - t0)
@@ -221,11 +221,3 @@ class Classifier(ImageModel):
             f"Classifier({str(self.model_path)!r}, input={self.input.dtype_name}{list(self.input.shape)}, "
             f"classes={self.num_classes}, backend={self.backend!r}, device={self.device!r})"
         )
-
-
-def _check_request(top_k: int, threshold: float) -> None:
-    """Refuse a top-k or threshold no result could satisfy (one message for the library and the CLI)."""
-    if isinstance(top_k, bool) or not isinstance(top_k, (int, np.integer)) or top_k < 1:
-        raise InvalidArgumentError(f"top_k must be >= 1 (an integer). Received: {top_k!r}")
-    if not 0.0 <= threshold <= 1.0:
-        raise InvalidArgumentError(f"threshold must be a probability in [0, 1]. Received: {threshold!r}")

@@ -18,6 +18,7 @@ from edgeml.tensors import TensorSpec
 __all__ = [
     "Classification",
     "OutputDecoder",
+    "check_request",
     "dequantize",
     "label_mask",
     "resolve_activation",
@@ -210,8 +211,7 @@ class OutputDecoder:
             k: How many classes at most (>= 1).
             threshold: Drop classes whose probability is below this.
         """
-        if k < 1:
-            raise InvalidArgumentError(f"top_k must be >= 1. Received: {k}")
+        check_request(k, threshold)
         raw = output.reshape(-1)
         keep = self.mask
         if self._integer:
@@ -282,3 +282,13 @@ def label_mask(
     if deny:
         mask[[index(d) for d in deny]] = False
     return mask
+
+
+def check_request(top_k: Any, threshold: Any) -> None:
+    """Refuse a top-k or threshold no result could satisfy: the one check (and message) of the library, the
+    stream and the CLI."""
+    if isinstance(top_k, bool) or not isinstance(top_k, (int, np.integer)) or top_k < 1:
+        raise InvalidArgumentError(f"top_k must be >= 1 (an integer). Received: {top_k!r}")
+    if isinstance(threshold, bool) or not isinstance(threshold, (int, float, np.floating)) \
+            or not 0.0 <= threshold <= 1.0:
+        raise InvalidArgumentError(f"threshold must be a probability in [0, 1]. Received: {threshold!r}")

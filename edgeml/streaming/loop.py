@@ -50,6 +50,7 @@ from typing import TYPE_CHECKING, Any
 from edgeml.errors import ImageError, InvalidArgumentError, ModelFormatError, StreamStalledError
 from edgeml.inference.classifier import Classifier
 from edgeml.inference.pipeline import Pipeline
+from edgeml.postprocess.classification import check_request
 from edgeml.sources import FrameSource, open_source
 from edgeml.streaming.capture import Capture, Item, recycle
 from edgeml.streaming.channel import POLL, Channel, Closed
@@ -364,9 +365,8 @@ def _check_options(top_k: int, threshold: float, max_frames: int | None, fps: fl
                    retries: int | None, startup_retries: int, source_timeout: float | None,
                    invoke_timeout: float | None) -> None:
     """Refuse options no stream could honour, before any thread or device is touched."""
+    check_request(top_k, threshold)
     problems = [f"{name} must be {rule}. Received: {value!r}" for name, value, ok, rule in (
-        ("top_k", top_k, isinstance(top_k, int) and top_k >= 1, ">= 1"),
-        ("threshold", threshold, 0.0 <= threshold <= 1.0, "a probability in [0, 1]"),
         ("max_frames", max_frames, max_frames is None or max_frames >= 1, ">= 1 (or None)"),
         ("fps", fps, fps is None or fps > 0, "> 0 (or None)"),
         ("retries", retries, retries is None or retries >= 0, ">= 0 (or None)"),

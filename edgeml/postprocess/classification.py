@@ -19,6 +19,7 @@ __all__ = [
     "Classification",
     "OutputDecoder",
     "check_request",
+    "check_top_k",
     "dequantize",
     "label_mask",
     "resolve_activation",
@@ -211,7 +212,7 @@ class OutputDecoder:
             k: How many classes at most (>= 1).
             threshold: Drop classes whose probability is below this.
         """
-        check_request(k, threshold)
+        check_top_k(k)
         raw = output.reshape(-1)
         keep = self.mask
         if self._integer:
@@ -284,11 +285,16 @@ def label_mask(
     return mask
 
 
-def check_request(top_k: Any, threshold: Any) -> None:
-    """Refuse a top-k or threshold no result could satisfy: the one check (and message) of the library, the
-    stream and the CLI."""
+def check_top_k(top_k: Any) -> None:
+    """Refuse a top-k no result could satisfy (the decoder's one rule; thresholds on raw values are its own)."""
     if isinstance(top_k, bool) or not isinstance(top_k, (int, np.integer)) or top_k < 1:
         raise InvalidArgumentError(f"top_k must be >= 1 (an integer). Received: {top_k!r}")
+
+
+def check_request(top_k: Any, threshold: Any) -> None:
+    """Refuse a top-k or a probability threshold no result could satisfy: the one check (and message) of the
+    classifier, the stream and the CLI."""
+    check_top_k(top_k)
     if isinstance(threshold, bool) or not isinstance(threshold, (int, float, np.floating)) \
             or not 0.0 <= threshold <= 1.0:
         raise InvalidArgumentError(f"threshold must be a probability in [0, 1]. Received: {threshold!r}")

@@ -19,7 +19,7 @@ APT_MARKERS  := /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz \
 
 STREAM_MODEL ?= $(BUILD)/models/efficientnet_lite0/efficientnet_lite0_int8.tflite
 
-.PHONY: demo transfer test test-bookworm test-lowest test-pythons wheel picamera2-dists test-mediapipe test-trixie test-arm64 lint typecheck check clean system-deps venv bench \
+.PHONY: demo transfer test docs test-bookworm test-lowest test-pythons wheel picamera2-dists test-mediapipe test-trixie test-arm64 lint typecheck check clean system-deps venv bench \
         bench-stream fuzz bench-verify soak fuzz-images bench-learn bench-search bench-store test-kills bench-fleet
 
 demo: venv system-deps
@@ -31,11 +31,18 @@ TRANSFER_ARGS ?=
 transfer: venv system-deps
 	$(PY) examples/transfer_vs_scratch.py --build $(BUILD)/experiments/transfer $(TRANSFER_ARGS)
 
-# The full suite in the host venv (TensorFlow, newest libraries), then the device runtime's suite where devices run
-# it: Raspberry Pi OS Bookworm's own Python stack, and the lowest library versions we declare.
-test: venv system-deps picamera2-dists
+# The docs site first (seconds; a broken link, anchor or docstring fails it), then the full suite in the host venv
+# (TensorFlow, newest libraries), then the device runtime's suite where devices run it: Raspberry Pi OS Bookworm's
+# own Python stack, and the lowest library versions we declare.
+test: venv system-deps picamera2-dists docs
 	$(PY) -m pytest
 	$(MAKE) --no-print-directory test-bookworm test-lowest
+
+# The docs site (mkdocs.yml, pages in docs/, the API reference from the docstrings) into $(BUILD)/site; --strict
+# turns every warning (a link or anchor that leads nowhere, a docstring naming a parameter that does not exist) into
+# a failure. NO_MKDOCS_2_WARNING quiets mkdocs-material's notice about its successor.
+docs: venv
+	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict --quiet --site-dir $(BUILD)/site
 
 # The wheel a device installs, built from a copy of the tree (setuptools leaves build/ and egg-info behind).
 wheel: venv
@@ -189,14 +196,19 @@ typecheck: venv
 
 check: lint typecheck test
 
-venv: $(VENV)/.installed
+# The extras the venv holds (the README quotes this install line). The stamp's name carries them, so an existing
+# venv is brought up to date when the list changes here, as when pyproject.toml changes; CI caches .venv and build/.
+comma       := ,
+VENV_EXTRAS := convert,opencv,dev,pretrained,store,ann,mqtt,serve,docs
+VENV_STAMP  := $(VENV)/.installed-$(subst $(comma),-,$(VENV_EXTRAS))
 
-# Reinstalled only when pyproject.toml changes; CI caches .venv and build/.
-$(VENV)/.installed: pyproject.toml
+venv: $(VENV_STAMP)
+
+$(VENV_STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[convert,opencv,dev,pretrained,store,ann,mqtt,serve]"
-	touch $@
+	$(PY) -m pip install --quiet -e ".[$(VENV_EXTRAS)]"
+	rm -f $(VENV)/.installed $(VENV)/.installed-* && touch $@
 
 system-deps:
 	@missing=""; for f in $(APT_MARKERS); do [ -e "$$f" ] || missing=1; done; \

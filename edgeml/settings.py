@@ -159,10 +159,12 @@ def resolve_settings(
     """Resolve every run setting: explicit argument > board profile > model metadata > default.
 
     Args:
-        threads, device, fallback, source, camera_format, preprocessing: What the caller said (None: nothing).
-            ``source="camera"`` means the board's own camera source; ``fallback="none"`` says "raise" explicitly.
-            ``preprocessing`` may be a full :class:`Preprocessing` or a mapping of some fields
-            (``{"resize": "letterbox"}``).
+        threads: Interpreter threads the caller asked for (None: nothing said, for this and every setting below).
+        device: ``"cpu"``, ``"usb[:N]"``, ``"pci[:N]"`` or ``"auto"``.
+        fallback: ``"cpu"`` to run on the CPU when the Edge TPU is missing; ``"none"`` says "raise" explicitly.
+        source: A frame source; ``"camera"`` means the board's own camera source.
+        camera_format: The picamera2 lores format (``"YUV420"``, ``"RGB888"``, ...).
+        preprocessing: A full :class:`Preprocessing` or a mapping of some fields (``{"resize": "letterbox"}``).
         board: See :func:`board_values`; ``"auto"`` detects this machine.
         model: The model's metadata (its recorded preprocessing), or None.
 

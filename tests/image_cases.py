@@ -2,8 +2,8 @@
 
 One table for three tests: ``tests/unit/test_image_cases.py`` runs each case through the preprocessing in every
 resize mode with both resize backends, ``tests/integration/test_image_cases.py`` through a real Classifier, and a
-unit test checks that every ``row`` is in the README's errors table. Only the deliberately corrupt files are
-byte-level edits; everything else is written by Pillow from scikit-image's photos.
+unit test checks that every ``row`` is in the images table of docs/errors.md. Only the deliberately corrupt files
+are byte-level edits; everything else is written by Pillow from scikit-image's photos.
 
 ``expect`` is ``"classified"``, or ``"ImageError: <regex>"`` for the message the user must get. ``reference``, when
 given, returns the RGB pixels the input must decode to (a turned copy for EXIF, the first frame for animations).
@@ -34,7 +34,7 @@ Maker = Callable[[Path, dict[str, np.ndarray]], Any]
 @dataclass(frozen=True)
 class Case:
     name: str
-    row: str  # the README row this case is documented in
+    row: str  # the docs/errors.md row this case is documented in
     make: Maker
     expect: str = "classified"
     reference: Callable[[dict[str, np.ndarray]], np.ndarray] | None = None

@@ -47,7 +47,13 @@ class Embedder(ImageModel):
             output; or any model with such an output that carries no metadata saying it is a classifier.
         output: Which output to read when the model has several (its index in the output details); None: the
             only one.
-        num_threads, preprocessing, board, device, fallback, backend, delegates: As for :class:`edgeml.Classifier`.
+        num_threads: As for :class:`edgeml.Classifier`.
+        preprocessing: As for :class:`edgeml.Classifier`.
+        backend: As for :class:`edgeml.Classifier`.
+        delegates: As for :class:`edgeml.Classifier`.
+        device: As for :class:`edgeml.Classifier`.
+        fallback: As for :class:`edgeml.Classifier`.
+        board: As for :class:`edgeml.Classifier`.
 
     Raises:
         ModelNotFoundError, ModelFormatError: Missing, not a TFLite model, or no ``(1, D)`` output to read.

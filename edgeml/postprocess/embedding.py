@@ -78,7 +78,8 @@ def cosine_similarity(a: np.ndarray | Embedding, b: np.ndarray | Embedding) -> A
     """Return the cosine similarity of two embeddings, in [-1, 1].
 
     Args:
-        a, b: :class:`Embedding` objects or float arrays ``(D,)`` (one vector) or ``(N, D)`` (rows).
+        a: An :class:`Embedding` or a float array ``(D,)`` (one vector) or ``(N, D)`` (rows).
+        b: The same kinds as ``a``, of the same dimension D.
 
     Returns:
         A float for two vectors; float32 ``(N,)`` for a matrix and a vector; ``(N, M)`` for two matrices.

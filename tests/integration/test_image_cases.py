@@ -1,5 +1,6 @@
-"""Every image case of the README's table through a real Classifier: an RGB model and a grey one, each in every
-resize mode. Classified means real results; otherwise the documented ImageError, never another exception."""
+"""Every image case of the docs' images table (docs/errors.md) through a real Classifier: an RGB model and a grey
+one, each in every resize mode. Classified means real results; otherwise the documented ImageError, never another
+exception."""
 
 from __future__ import annotations
 

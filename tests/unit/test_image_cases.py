@@ -1,6 +1,6 @@
-"""Every image case of the README's table (tests/image_cases.py) ends as documented: through decoding and the
-preprocessing of an RGB and a grey model, in every resize mode, with OpenCV and with numpy — or with the
-ImageError it documents, in one line. No interpreter here: tests/integration/test_image_cases.py adds it."""
+"""Every image case of the docs' images table (docs/errors.md; tests/image_cases.py) ends as documented: through
+decoding and the preprocessing of an RGB and a grey model, in every resize mode, with OpenCV and with numpy — or with
+the ImageError it documents, in one line. No interpreter here: tests/integration/test_image_cases.py adds it."""
 
 from __future__ import annotations
 
@@ -80,8 +80,9 @@ def test_image_case_ends_as_documented(case: Case, tmp_path, photos, case_limits
         assert said == []
 
 
-def test_every_case_has_a_row_in_the_readme_errors_table():
-    readme = (ROOT / "README.md").read_text()
-    section = readme[readme.index("## Errors"):]
+def test_every_case_has_a_row_in_the_docs_images_table():
+    """Each case is documented: its ``row`` is the first cell of a row in the "## Images" table of docs/errors.md."""
+    page = (ROOT / "docs" / "errors.md").read_text()
+    section = page.split("\n## Images\n", 1)[1].split("\n## ", 1)[0]
     rows = {m.group(1).strip() for m in re.finditer(r"^\| ([^|]+) \|", section, re.M)}
     assert {c.row for c in CASES} <= rows, sorted({c.row for c in CASES} - rows)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 
 from edgeml.cli._args import add_run_options, frame_size, positive_int, run_spec
@@ -64,9 +63,10 @@ def _table(result: dict) -> str:
 def run(args: argparse.Namespace) -> int:
     from edgeml.bench import compare_with_board, photo_frames, run_bench
     from edgeml.preprocess import set_backend
+    from edgeml.preprocess.resampling import opencv_disabled
     from edgeml.run import open_run
 
-    if args.no_opencv or os.environ.get("EDGEML_NO_OPENCV", "").lower() in ("1", "true", "yes"):
+    if args.no_opencv or opencv_disabled():
         set_backend("numpy")
     clf = open_run(run_spec(args)).runner
     frames = photo_frames(args.frame, args.source)

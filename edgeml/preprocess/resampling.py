@@ -27,8 +27,8 @@ from edgeml.errors import ImageError, InvalidArgumentError, MissingDependencyErr
 from edgeml.preprocess.geometry import Box, placement
 from edgeml.preprocess.settings import Preprocessing
 
-__all__ = ["BACKENDS", "Resampler", "backend", "current", "cv2_module", "numpy_resize", "resize", "resize_box",
-           "set_backend"]
+__all__ = ["BACKENDS", "Resampler", "backend", "current", "cv2_module", "numpy_resize", "opencv_disabled", "resize",
+           "resize_box", "set_backend"]
 
 BACKENDS = ("opencv", "numpy")
 _NO_OPENCV = "EDGEML_NO_OPENCV"  # set to 1/true/yes: resize with numpy even where OpenCV is installed
@@ -56,12 +56,17 @@ class Resampler:
             return cls("numpy")
         if name == "opencv":
             return cls("opencv", require("cv2"))
-        if os.environ.get(_NO_OPENCV, "").lower() in ("1", "true", "yes"):
+        if opencv_disabled():
             return cls("numpy")
         try:
             return cls("opencv", require("cv2"))
         except MissingDependencyError:
             return cls("numpy")
+
+
+def opencv_disabled() -> bool:
+    """True when ``EDGEML_NO_OPENCV`` is set to 1/true/yes (resize with numpy even where OpenCV is installed)."""
+    return os.environ.get(_NO_OPENCV, "").lower() in ("1", "true", "yes")
 
 
 _default: list[Resampler] = []  # the process default, decided on first use (never at import)

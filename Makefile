@@ -31,9 +31,10 @@ TRANSFER_ARGS ?=
 transfer: venv system-deps
 	$(PY) examples/transfer_vs_scratch.py --build $(BUILD)/experiments/transfer $(TRANSFER_ARGS)
 
-# The full suite in the host venv (TensorFlow, newest libraries), then the device runtime's suite where devices run
-# it: Raspberry Pi OS Bookworm's own Python stack, and the lowest library versions we declare.
-test: venv system-deps picamera2-dists
+# Lint (ruff) and types (mypy) first (seconds; a failure stops the run before the long part), then the full suite
+# in the host venv (TensorFlow, newest libraries), then the device runtime's suite where devices run it: Raspberry
+# Pi OS Bookworm's own Python stack, and the lowest library versions we declare.
+test: venv lint typecheck system-deps picamera2-dists
 	$(PY) -m pytest
 	$(MAKE) --no-print-directory test-bookworm test-lowest
 
@@ -187,7 +188,7 @@ lint: venv
 typecheck: venv
 	$(PY) -m mypy edgeml converters benchmarks examples
 
-check: lint typecheck test
+check: test  # kept for habit: make test lints and type-checks first
 
 venv: $(VENV)/.installed
 

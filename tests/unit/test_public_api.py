@@ -1,4 +1,4 @@
-"""The top-level API is small, explicit and pinned; importing it is fast and pulls in no heavy package."""
+"""The top-level API is small, explicit and pinned; importing it pulls in no heavy or optional package."""
 
 from __future__ import annotations
 
@@ -26,20 +26,19 @@ def test_all_is_sorted_and_pinned():
         assert hasattr(edgeml, name), name
 
 
-def test_import_pulls_in_no_tensorflow_cv2_or_picamera2_and_is_fast():
+# Heavy or optional packages `import edgeml` must leave alone: each is imported inside the function that needs it
+# (the interpreter when a model is opened). How long the import takes is a figure: make bench-budgets.
+NOT_AT_IMPORT = ("tensorflow", "keras", "cv2", "picamera2", "ai_edge_litert", "tflite_runtime", "pycoral",
+                 "starlette", "prometheus_client", "paho", "cryptography", "usearch", "tqdm")
+
+
+def test_import_pulls_in_no_heavy_or_optional_package():
     code = (
-        "import sys, time; t = time.perf_counter(); import edgeml, edgeml.cli; t = time.perf_counter() - t; "
-        "bad = [m for m in ('tensorflow', 'cv2', 'picamera2', 'keras') if m in sys.modules]; "
-        "print(bad, t)"
+        "import sys; import edgeml, edgeml.cli; "
+        f"print([m for m in sys.modules if m.split('.')[0] in {NOT_AT_IMPORT!r}])"
     )
-    # Best of three: the first import in a fresh process also pays for disk cache misses.
-    times = []
-    for _ in range(3):
-        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-        bad, seconds = out.rsplit(" ", 1)
-        assert bad == "[]", out
-        times.append(float(seconds))
-    assert min(times) < 0.3, times
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]", out
 
 
 def test_errors_also_derive_from_builtins():

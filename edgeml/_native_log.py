@@ -25,7 +25,8 @@ import sys
 from collections.abc import Iterable, Iterator
 from typing import IO, Any, TextIO, cast
 
-__all__ = ["TENSORFLOW_NOISE", "TFLITE_NOISE", "Captured", "filtered_stderr", "quiet_output", "terminal"]
+__all__ = ["TENSORFLOW_NOISE", "TFLITE_NOISE", "Captured", "filtered_stderr", "on_terminal", "quiet_output",
+           "terminal"]
 
 TFLITE_NOISE = (b"INFO: Created TensorFlow Lite XNNPACK delegate for CPU.",)
 # Lines TensorFlow 2.16-2.21 prints on import through absl before its logging is initialised.
@@ -135,6 +136,17 @@ def quiet_output(logger: logging.Logger) -> Iterator[Captured]:
 def terminal() -> TextIO:
     """Return the stream the user sees as stderr: the saved fd 2 inside :func:`quiet_output`, else ``sys.stderr``."""
     return cast(TextIO, _active.stderr) if _active is not None else sys.stderr
+
+
+def on_terminal() -> bool:
+    """True when :func:`terminal` is an interactive terminal: progress bars are drawn there only.
+
+    A bar redraws its line with ``\\r`` several times a second; a pipe, a log file or journald keeps every redraw.
+    """
+    try:
+        return bool(terminal().isatty())
+    except (AttributeError, OSError, ValueError):  # closed, or an object without isatty
+        return False
 
 
 def _fileno(stream: Any) -> int | None:

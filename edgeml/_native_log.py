@@ -268,7 +268,7 @@ class _Capture:
         # Python's own print()s reach the capture in writing order with the native writes only if each line goes
         # out when printed: a piped stdout is block-buffered (unless PYTHONUNBUFFERED is set), and a Keras listing
         # would otherwise land after the C++ lines written between its prints.
-        self._buffered = [s for s in (sys.stdout, sys.stderr) if _line_buffer(s)]
+        self._buffered: list[Any] = [s for s in (sys.stdout, sys.stderr) if _line_buffer(s)]  # TextIOWrappers
         self._handlers: list[tuple[logging.StreamHandler[Any], Any, _Divert]] = []
         self._last_resort = logging.lastResort
         try:

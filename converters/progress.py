@@ -6,9 +6,10 @@
 - :func:`counter` is a bar updated by hand (a Keras callback's batches).
 
 All write to :func:`edgeml._native_log.terminal`, the stderr the user sees, so they stay on screen inside
-:func:`edgeml_converters.tf.quiet`. One line is drawn at a time: a bar or step started inside a step takes its
-line until it is done, then the outer step's line comes back. Bars vanish when done (``leave=False``); the
-command prints its own summary at the end.
+:func:`edgeml_converters.tf.quiet`, and only when it is a terminal (:func:`edgeml._native_log.on_terminal`):
+piped or logged, their ``\\r`` redraws would fill the log, so there they are off. One line is drawn at a time: a
+bar or step started inside a step takes its line until it is done, then the outer step's line comes back. Bars
+vanish when done (``leave=False``); the command prints its own summary at the end, on a terminal or not.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import time
 from collections.abc import Iterable, Iterator
 from typing import Any, TypeVar
 
-from edgeml._native_log import terminal
+from edgeml._native_log import on_terminal, terminal
 from edgeml._optional import require
 
 __all__ = ["bar", "counter", "step"]
@@ -28,8 +29,10 @@ T = TypeVar("T")
 _TICK = 1.0  # seconds between redraws of a step's running time
 
 
-def _tqdm(**kwargs: Any) -> Any:
-    return require("tqdm").tqdm(file=terminal(), leave=False, dynamic_ncols=True, **kwargs)
+def _tqdm(*, disable: bool = False, **kwargs: Any) -> Any:
+    """The one place a tqdm bar is made: on the user's stderr, and silent unless that is a terminal."""
+    return require("tqdm").tqdm(file=terminal(), leave=False, dynamic_ncols=True,
+                                disable=disable or not on_terminal(), **kwargs)
 
 
 def bar(iterable: Iterable[T], desc: str, *, enabled: bool = True, total: int | None = None,

@@ -25,7 +25,8 @@ import sys
 from collections.abc import Iterable, Iterator
 from typing import IO, Any, TextIO, cast
 
-__all__ = ["TENSORFLOW_NOISE", "TFLITE_NOISE", "Captured", "filtered_stderr", "quiet_output", "terminal"]
+__all__ = ["TENSORFLOW_NOISE", "TFLITE_NOISE", "Captured", "filtered_stderr", "on_terminal", "quiet_output",
+           "terminal"]
 
 TFLITE_NOISE = (b"INFO: Created TensorFlow Lite XNNPACK delegate for CPU.",)
 # Lines TensorFlow 2.16-2.21 prints on import through absl before its logging is initialised.
@@ -135,6 +136,17 @@ def quiet_output(logger: logging.Logger) -> Iterator[Captured]:
 def terminal() -> TextIO:
     """Return the stream the user sees as stderr: the saved fd 2 inside :func:`quiet_output`, else ``sys.stderr``."""
     return cast(TextIO, _active.stderr) if _active is not None else sys.stderr
+
+
+def on_terminal() -> bool:
+    """True when :func:`terminal` is an interactive terminal: progress bars are drawn there only.
+
+    A bar redraws its line with ``\\r`` several times a second; a pipe, a log file or journald keeps every redraw.
+    """
+    try:
+        return bool(terminal().isatty())
+    except (AttributeError, OSError, ValueError):  # closed, or an object without isatty
+        return False
 
 
 def _fileno(stream: Any) -> int | None:
@@ -256,7 +268,7 @@ class _Capture:
         # Python's own print()s reach the capture in writing order with the native writes only if each line goes
         # out when printed: a piped stdout is block-buffered (unless PYTHONUNBUFFERED is set), and a Keras listing
         # would otherwise land after the C++ lines written between its prints.
-        self._buffered: list[Any] = [s for s in (sys.stdout, sys.stderr) if _line_buffer(s)]
+        self._buffered: list[Any] = [s for s in (sys.stdout, sys.stderr) if _line_buffer(s)]  # TextIOWrappers
         self._handlers: list[tuple[logging.StreamHandler[Any], Any, _Divert]] = []
         self._last_resort = logging.lastResort
         try:

@@ -21,9 +21,11 @@ def add_output_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--emit", metavar="POLICY", default=None,
                    help="every | change | interval:SECONDS (default: change for MQTT, every for stdout and files)")
     g.add_argument("--emit-hold", type=positive_int, default=3, metavar="N",
-                   help="--emit change: frames a new top label must hold before it is sent (default: 3)")
+                   help="--emit change: frames a new top label must hold before it is sent, and before "
+                        "edgeml serve's kiosk page shows it (default: 3)")
     g.add_argument("--emit-min-score", type=probability, default=0.5, metavar="P",
-                   help="--emit change: score the top label needs for a frame to count (default: 0.5)")
+                   help="--emit change and the kiosk page: score the top label needs for a frame to count "
+                        "(default: 0.5)")
     g.add_argument("--heartbeat", type=non_negative_float, default=None, metavar="S",
                    help="also send the latest result and counters every S seconds (default: 60 for MQTT, none "
                         "for the rest; 0: none)")

@@ -88,7 +88,8 @@ def run(args: argparse.Namespace) -> int:
     state = ServeState.create(clf, name, streaming=stream is not None, token=args.token, preview=args.preview,
                               stream_stats=(lambda: stream.stats.to_dict()) if stream is not None else None,
                               top_k=args.top_k, threshold=args.threshold, ready_after_s=args.ready_after,
-                              stream_model=stream.model if stream is not None else None)
+                              stream_model=stream.model if stream is not None else None, hold=args.emit_hold,
+                              min_score=args.emit_min_score)  # the kiosk's label holds as --emit change does
     app = create_app(state)
     sock = bind(args.host, args.port)
     signals = ServeSignals(stream, state.hub.close)

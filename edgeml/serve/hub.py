@@ -2,11 +2,13 @@
 
 The dispatcher's thread calls :meth:`EventHub.observe` with each result; the hub turns it into a schema-1 event
 (:mod:`edgeml.sinks.events`) at most every ``min_interval_s`` (a screen needs 20 updates a second, not 200), plus a
-``heartbeat`` with the results rate and counters every ``heartbeat_s`` and every model-store event, serialises it
-once, and hands the text to the server's event loop with ``loop.call_soon_threadsafe``: the thread never waits for
-a client. On the loop, each client has a bounded ``asyncio.Queue``; a client that does not keep up (a stalled
-browser, a reader that never reads) loses its oldest events, counted in :attr:`EventHub.dropped`, and nobody
-else notices.
+``heartbeat`` with the results rate and counters every ``heartbeat_s``, a ``change`` when a new top label has held
+by the emit policy's rule (:class:`~edgeml.sinks.emit.Emitter`, over every result: the kiosk page takes its label
+from those only, so a one-frame flicker never reaches the screen) and every model-store event. It serialises each
+event once and hands the text to the server's event loop with ``loop.call_soon_threadsafe``: the thread never
+waits for a client. On the loop, each client has a bounded ``asyncio.Queue``; a client that does not keep up (a
+stalled browser, a reader that never reads) loses its oldest events, counted in :attr:`EventHub.dropped`, and
+nobody else notices.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from edgeml.sinks.emit import EmitPolicy, Emitter
 from edgeml.sinks.events import EventStamp
 
 if TYPE_CHECKING:
@@ -45,17 +48,20 @@ class EventHub:
         stats: Returns the counters a heartbeat carries (e.g. the results rate and the stream's counters).
         min_interval_s: At most one ``result`` event per this many seconds (the latest wins; 0: every result).
         heartbeat_s: Seconds between two heartbeats (sent with results; none while no result arrives).
+        hold: A ``change`` policy: send a ``change`` event when a new top label has held by its ``hold`` and
+            ``min_score`` (None: no ``change`` events).
         queue_size: Events a client may fall behind before its oldest are dropped.
     """
 
     def __init__(self, stamp: EventStamp | None = None, *, stats: Callable[[], dict[str, Any]] | None = None,
-                 min_interval_s: float = 0.05, heartbeat_s: float = 1.0, queue_size: int = QUEUE_SIZE,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 min_interval_s: float = 0.05, heartbeat_s: float = 1.0, hold: EmitPolicy | None = None,
+                 queue_size: int = QUEUE_SIZE, clock: Callable[[], float] = time.monotonic) -> None:
         self.stamp = stamp or EventStamp()
         self._stats = stats or dict
         self.min_interval_s, self.heartbeat_s = min_interval_s, heartbeat_s
         self.queue_size = queue_size
         self._clock = clock
+        self._emitter = Emitter(hold) if hold is not None else None
         self._clients: set[Client] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._lock = threading.Lock()
@@ -71,6 +77,8 @@ class EventHub:
         now = self._clock()
         for store_event in result.events:
             self.publish(self.stamp.model(store_event, result))
+        if self._emitter is not None and self._emitter.offer(result, now) == "change":
+            self.publish(self.stamp.result(result, "change"))  # every result counts, not only those sent
         if now - self._last_result >= self.min_interval_s:
             self._last_result = now
             self.publish(self.stamp.result(result))
@@ -109,9 +117,9 @@ class EventHub:
             self._clients.discard(client)
 
     def greeting(self) -> list[str]:
-        """The latest ``result``, ``heartbeat`` and ``model`` events, for a client that just connected."""
+        """The latest ``model``, ``heartbeat``, ``change`` and ``result`` events, for a client that just connected."""
         with self._lock:
-            return [self._greeting[k] for k in ("model", "heartbeat", "result") if k in self._greeting]
+            return [self._greeting[k] for k in ("model", "heartbeat", "change", "result") if k in self._greeting]
 
     def _deliver(self, text: str | None) -> None:
         with self._lock:

@@ -11,6 +11,7 @@ from edgeml.serve.hub import EventHub
 from edgeml.serve.live import LiveState
 from edgeml.serve.metrics import Metrics
 from edgeml.serve.requests import RequestClassifier
+from edgeml.sinks.emit import EmitPolicy
 from edgeml.sinks.events import EventStamp
 
 if TYPE_CHECKING:
@@ -57,7 +58,7 @@ class ServeState:
                preview: bool = False, top_k: int = 5, threshold: float = 0.0, device: str | None = None,
                ready_after_s: float = READY_AFTER_S, max_body: int = MAX_BODY,
                request_timeout_s: float = REQUEST_TIMEOUT_S, stream_model: dict[str, Any] | None = None,
-               ) -> ServeState:
+               hold: int = 3, min_score: float = 0.5) -> ServeState:
         """Wire the parts: ``observers`` is what the dispatcher must call with each stream result.
 
         Args:
@@ -67,6 +68,9 @@ class ServeState:
             streaming: A stream feeds :attr:`observers` (``/readyz`` then wants fresh results).
             stream_stats: Returns the stream's counters (``lambda: stream.stats.to_dict()``).
             stream_model: The stream's model before its first result (default: the request classifier's).
+            hold, min_score: The emit policy's ``change`` rule for the kiosk's label (``--emit-hold``,
+                ``--emit-min-score``): a new top label is shown once it has held ``hold`` frames in a row, each
+                scoring at least ``min_score``.
         """
         if ready_after_s <= 0 or max_body <= 0 or request_timeout_s <= 0:
             raise InvalidArgumentError(f"ready_after_s, max_body and request_timeout_s must be > 0. Received: "
@@ -81,7 +85,8 @@ class ServeState:
             stats["fps"] = round(live.fps(), 2)
             return stats
 
-        hub = EventHub(EventStamp(device), stats=heartbeat_stats)
+        hub = EventHub(EventStamp(device), stats=heartbeat_stats,
+                       hold=EmitPolicy("change", hold=hold, min_score=min_score))
         metrics = Metrics(model, stream_stats=stream_stats if streaming else None, fps=live.fps if streaming else None,
                           hub_status=hub.status)
         return cls(requests, live, hub, metrics, token=token, preview=preview, ready_after_s=ready_after_s,

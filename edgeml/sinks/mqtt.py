@@ -6,6 +6,8 @@ to ``TOPIC/events`` with at most :data:`WINDOW` unacknowledged, and deletes a ro
 arrives. On a disconnect it forgets what was in flight and, after paho's own reconnect (1 s to 30 s back-off),
 republishes from the outbox's head: delivery is at least once, and the duplicates (only of events not yet
 acknowledged) are removed by consumers through the event ``id``. A broker that is down at start is not an error.
+``close`` does not wait out that back-off: it tries a broker that is away at once, and drains what it can within
+its timeout; the rest stays in the outbox for the next run.
 
 ``TOPIC/availability`` is ``online`` (retained) while connected and ``offline`` after a clean close or, through the
 last will, when the process dies. With ``discovery`` a retained Home Assistant sensor config is published on each
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import json
 import logging
+import socket
 import threading
 import time
 from collections.abc import Sequence
@@ -112,8 +115,14 @@ class MqttSink:
                 "connected": self.connected, "reconnects": self.reconnects}
 
     def close(self, timeout: float = 5.0) -> None:
-        """Publish what the outbox holds within ``timeout`` s, then ``offline``, disconnect and close the outbox."""
+        """Publish what the outbox holds within ``timeout`` s, then ``offline``, disconnect and close the outbox.
+
+        A broker that is away when close starts is tried again at once and waited for within the timeout, then the
+        outbox is drained; what is not acknowledged by then stays in the outbox for the next run.
+        """
         deadline = time.monotonic() + max(0.5, timeout)
+        if not self.connected and self.outbox.depth():
+            self._reconnect_now(deadline - 0.5)
         while self.connected and self.outbox.depth() and time.monotonic() < deadline - 0.5:
             time.sleep(0.02)
         self._stop = True
@@ -129,6 +138,32 @@ class MqttSink:
         self._client.loop_stop()
         self._settle()
         self.outbox.close()
+
+    def _reconnect_now(self, until: float) -> None:
+        """Try the broker now and every 0.2 s until connected or ``until`` (a ``time.monotonic()`` instant).
+
+        paho's own back-off (doubling up to 30 s) would let a broker that came back a moment ago wait for the next
+        run, so its thread is stopped and the attempts made here; the thread is started again only on a
+        connection, so a broker that stays away leaves no thread asleep in a back-off for close to wait out.
+        """
+        self._client.loop_stop()  # its thread sleeps in steps of at most 1 s
+        if self.connected:  # it reconnected just now: carry on as before
+            self._client.loop_start()
+            return
+        while time.monotonic() < until:
+            try:
+                # a bounded TCP probe first: paho's connect would hold a host that drops packets for 3 s
+                socket.create_connection((self.target.host, self.target.port),
+                                         timeout=max(0.05, until - time.monotonic())).close()
+                self._client.reconnect()  # TCP connected and CONNECT sent
+            except (OSError, ValueError) as exc:
+                log.debug("%s: broker not back yet: %s", self.name, exc)
+                time.sleep(min(0.2, max(0.0, until - time.monotonic())))
+                continue
+            self._client.loop_start()
+            while not self.connected and time.monotonic() < until:
+                time.sleep(0.02)
+            return
 
     # -- paho's network thread ---------------------------------------------------------------------------------
 

@@ -1,14 +1,17 @@
 """`edgeml convert` shows our progress and summary only: TensorFlow's text is captured, and shown with -v.
 
-Two real conversions of the small Fashion-MNIST CNN (int8 with calibrated rounding and the agreement check, the
-path that prints the most), one without and one with -v.
+Three real conversions of the small Fashion-MNIST CNN (int8 with calibrated rounding and the agreement check, the
+path that prints the most): piped, piped with -v, and with stderr on a terminal (the only place bars are drawn).
 """
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
-from tests.conftest import run_cli
+from tests.terminal import run_on_terminal
 
 pytestmark = pytest.mark.converter
 
@@ -16,16 +19,29 @@ pytestmark = pytest.mark.converter
 CHATTER = ("TensorSpec(", "Saved artifact", "fully_quantize", "XNNPACK", "UserWarning", "absl", "Assets written")
 
 
-def convert(fashion, out, *flags: str):
-    return run_cli(*flags, "convert", str(fashion.model), "--output", str(out), "--calibration",
-                   str(fashion.calibration_dir), "--labels", str(fashion.labels), "--max-calibration-images", "100",
-                   "--quantize", "int8", "float32")
+def arguments(fashion, out) -> list[str]:
+    return ["convert", str(fashion.model), "--output", str(out), "--calibration", str(fashion.calibration_dir),
+            "--labels", str(fashion.labels), "--max-calibration-images", "100", "--quantize", "int8", "float32"]
+
+
+def convert(fashion, out, *flags: str) -> subprocess.CompletedProcess[str]:
+    """Run ``edgeml FLAGS convert ...`` piped; its output decoded as written (text mode turns each \\r into \\n)."""
+    proc = subprocess.run([sys.executable, "-m", "edgeml", *flags, *arguments(fashion, out)], capture_output=True,
+                          timeout=300)
+    return subprocess.CompletedProcess(proc.args, proc.returncode, proc.stdout.decode(), proc.stderr.decode())
 
 
 @pytest.fixture(scope="module")
 def quiet_run(fashion, tmp_path_factory):
     out = tmp_path_factory.mktemp("quiet")
     return out, convert(fashion, out)
+
+
+@pytest.fixture(scope="module")
+def terminal_run(fashion, tmp_path_factory):
+    out = tmp_path_factory.mktemp("terminal")
+    proc = run_on_terminal([sys.executable, "-m", "edgeml", *arguments(fashion, out)])
+    return out, proc.returncode, proc.stderr.decode()
 
 
 @pytest.fixture(scope="module")
@@ -48,13 +64,30 @@ def test_convert_stdout_is_still_just_the_written_paths(quiet_run, verbose_run):
                                             ("fashion_cnn_int8.tflite", "fashion_cnn_float32.tflite", "labels.txt")]
 
 
-def test_convert_shows_progress_then_a_summary_per_model_on_stderr(quiet_run):
+STEPS = ("int8: calibrating", "int8: layer inputs", "int8: rounding layers", "int8: checking agreement")
+
+
+def test_convert_on_a_terminal_shows_progress_then_a_summary_per_model(terminal_run):
     """Bars for the long steps, then per model: mode, file, size, input quantization and agreement."""
-    out, proc = quiet_run
+    out, returncode, stderr = terminal_run
+    assert returncode == 0, stderr[-2000:]
     # Counted steps always draw; the timed ones (loading, converting) only once they take a second.
-    for step in ("int8: calibrating", "int8: layer inputs", "int8: rounding layers", "int8: checking agreement"):
-        assert step in proc.stderr, step
-    lines = [line.split("\r")[-1] for line in proc.stderr.splitlines()]
+    for step in STEPS:
+        assert step in stderr, step
+    assert "\r" in stderr
+    check_summary(out, [line.split("\r")[-1] for line in stderr.splitlines()])
+
+
+def test_piped_convert_draws_no_bar_and_still_prints_the_summary(quiet_run):
+    """stderr to a pipe or a log: none of the bars' \\r redraws, the same summary lines."""
+    out, proc = quiet_run
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "\r" not in proc.stderr
+    assert not [step for step in STEPS if step in proc.stderr]
+    check_summary(out, proc.stderr.splitlines())
+
+
+def check_summary(out, lines: list[str]) -> None:
     assert f"Wrote 2 models to {out}:" in lines
     int8 = next(line for line in lines if "fashion_cnn_int8.tflite" in line).split()
     assert int8[:2] == ["int8", "fashion_cnn_int8.tflite"] and int8[3] == "KiB"

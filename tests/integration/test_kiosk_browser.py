@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
 import time
@@ -92,3 +93,58 @@ def test_the_kiosk_label_follows_the_live_stream(fashion_int8, two_phases, brows
                  "the --preview frame")
     finally:
         assert server.stop() == 0
+
+
+@pytest.fixture(scope="module")
+def flickering(fashion, fashion_int8, tmp_path_factory):
+    """A 24-frame loop of real images the int8 model reads with a score of 0.9 or more: 10 Trouser frames with two
+    single Sneaker frames among them, then 10 Sneaker frames with two single Trouser ones."""
+    from edgeml import Classifier
+
+    clf = Classifier(fashion_int8)
+
+    def confident(pattern: str, label: str) -> list[Path]:
+        found = []
+        for path in sorted(fashion.test_dir.glob(f"{pattern}/*.png")):
+            top = clf.classify(path, top_k=1)[0]
+            if top.label == label and top.score >= 0.9:
+                found.append(path)
+                if len(found) == 12:
+                    return found
+        raise AssertionError(f"fewer than 12 test images read as {label} with a score of 0.9 or more")
+
+    trouser, sneaker = confident("1_*", "Trouser"), confident("7_*", "Sneaker")
+    frames = []
+    for steady, glitch in ((trouser, sneaker), (sneaker, trouser)):
+        frames += [*steady[0:4], glitch[10], *steady[4:7], glitch[11], *steady[7:10]]
+    folder = tmp_path_factory.mktemp("kiosk_flicker")
+    for i, path in enumerate(frames):
+        (folder / f"{i:03d}.png").symlink_to(path)
+    return folder
+
+
+def test_the_kiosk_label_holds_through_one_frame_flickers(fashion_int8, flickering, browser, tmp_path):
+    """With --emit-hold 3 at 10 fps, a one-frame Sneaker among Trousers (0.1 s) never reaches #label; the
+    1.2 s phases do, each shown until the next one has held."""
+    from selenium.webdriver.common.by import By
+
+    server = ServeProcess(tmp_path, "--model", str(fashion_int8), "--name", "fashion", "--source",
+                          f"images:{flickering}", "--loop", "--fps", "10", "--emit-hold", "3")
+    try:
+        browser.get(f"{server.url}/")
+        phases = {"Trouser", "Sneaker"}
+        wait_for(lambda: browser.find_element(By.ID, "label").text.strip() in phases, 15, "a real label")
+        browser.execute_script("""
+            var label = document.getElementById("label");
+            window.shown = [[label.textContent, performance.now()]];
+            new MutationObserver(function () { window.shown.push([label.textContent, performance.now()]); })
+                .observe(label, {childList: true, characterData: true, subtree: true});""")
+        time.sleep(6.0)  # five phases, ten one-frame flickers
+        shown = browser.execute_script("return window.shown")
+    finally:
+        assert server.stop() == 0
+    names = [name for name, _ in shown]
+    assert set(names) <= phases and all(a != b for a, b in itertools.pairwise(names)), names
+    assert len(shown) >= 4, f"the phases must still change the label: {shown}"
+    held_ms = [later[1] - earlier[1] for earlier, later in itertools.pairwise(shown[1:])]  # whole stays only
+    assert min(held_ms) >= 600, f"a label shown for less than the hold: {list(zip(names[1:], held_ms, strict=False))}"

@@ -109,6 +109,37 @@ def test_a_broker_down_at_start_is_not_an_error_events_wait_in_the_outbox(mosqui
     sub.close()
 
 
+
+def test_close_drains_the_outbox_to_a_broker_that_came_back_just_before_it(mosquitto, tmp_path):
+    """Down for 7.5 s, paho's own back-off would next try at 15 s; close tries at once and drains within 4 s."""
+    sub = Subscriber(mosquitto.port, [f"{TOPIC}/events"]).wait_subscribed()
+    mosquitto.stop()
+    start = time.monotonic()
+    sink = _sink(mosquitto, tmp_path / "store")  # attempts at 0, 1, 3 and 7 s, then not before 15 s
+    sink.write([{"id": f"e-{i}", "seq": i} for i in range(200)])
+    time.sleep(max(0.0, 7.5 - (time.monotonic() - start)))
+    assert not sink.status()["connected"] and sink.outbox.depth() == 200
+    mosquitto.start()
+    time.sleep(0.5)
+    began = time.monotonic()
+    sink.close(4.0)
+    assert time.monotonic() - began < 4.0
+    assert _outbox_rows(tmp_path / "store") == []  # every event acknowledged before close returned
+    order, _ = _unique_seqs(sub.wait_until(lambda got: len(_unique_seqs(got)[0]) >= 200, 10))
+    assert order == list(range(200))
+    sub.close()
+
+
+def test_close_keeps_the_outbox_when_the_broker_stays_away_and_returns_within_its_timeout(mosquitto, tmp_path):
+    mosquitto.stop()
+    sink = _sink(mosquitto, tmp_path / "store")
+    sink.write([{"id": f"e-{i}", "seq": i} for i in range(50)])
+    began = time.monotonic()
+    sink.close(2.0)
+    elapsed = time.monotonic() - began
+    assert 1.0 <= elapsed < 2.0, elapsed  # kept trying for the broker, and stopped in time
+    assert _outbox_rows(tmp_path / "store") == [f"e-{i}" for i in range(50)]  # nothing lost: the next run sends them
+
 def test_broker_stopped_for_10_s_mid_stream_loses_nothing(mosquitto, tmp_path):
     """Results keep coming during the outage; after the restart every committed event arrives, in order."""
     sub = Subscriber(mosquitto.port, [f"{TOPIC}/events"]).wait_subscribed()

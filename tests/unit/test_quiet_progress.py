@@ -1,4 +1,5 @@
-"""Progress bars of the host tools (edgeml_converters.progress) stay visible while TensorFlow's output is captured."""
+"""Progress bars of the host tools (edgeml_converters.progress) stay visible while TensorFlow's output is captured,
+on a terminal only: piped or logged, stderr gets none of their ``\\r`` redraws."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import sys
 import textwrap
 
 import pytest
+
+from tests.terminal import run_on_terminal
 
 pytest.importorskip("tqdm", reason='progress bars need tqdm (pip install "edgeml[convert]")')
 
@@ -31,8 +34,12 @@ with quiet_output(logging.getLogger("edgeml_converters.example")):
 """
 
 
-def run(state: str) -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run([sys.executable, "-c", textwrap.dedent(SCRIPT), state], capture_output=True, timeout=60)
+def run(state: str, *, terminal: bool = True) -> subprocess.CompletedProcess[bytes]:
+    """Run the script with stderr on a pty (``terminal``), else piped like stdout."""
+    cmd = [sys.executable, "-c", textwrap.dedent(SCRIPT), state]
+    if terminal:
+        return run_on_terminal(cmd, timeout=60)
+    return subprocess.run(cmd, capture_output=True, timeout=60)
 
 
 def test_steps_and_bars_draw_on_the_real_stderr_one_line_at_a_time():
@@ -52,5 +59,12 @@ def test_steps_and_bars_draw_on_the_real_stderr_one_line_at_a_time():
 
 def test_disabled_progress_writes_nothing():
     proc = run("off")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == proc.stderr == b""
+
+
+def test_bars_are_off_when_stderr_is_not_a_terminal():
+    """Piped (a log file, journald), the same enabled bars and steps write nothing: no \\r redraws to keep."""
+    proc = run("on", terminal=False)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == proc.stderr == b""

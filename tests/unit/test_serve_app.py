@@ -7,6 +7,7 @@ import asyncio
 import base64
 import dataclasses
 import io
+import json
 import threading
 import time
 import warnings
@@ -323,6 +324,28 @@ def test_a_client_that_never_reads_loses_its_oldest_events_and_never_blocks_the_
     seqs = [int(text.split('"seq":')[1].split(",")[0]) for text in left]
     assert seqs == sorted(seqs) and seqs[-1] > 90
 
+
+
+def test_the_hub_sends_a_change_once_a_new_top_label_has_held_and_greets_with_it(clf, fashion):
+    """The kiosk's label rule: --emit-hold frames in a row at --emit-min-score or more, over every result."""
+    (real,) = stream_results(clf, fashion, frames=1)
+    _, state = client(clf, hold=3, min_score=0.5)
+    scores = {"T": 0.9, "S": 0.9, "s": 0.3}  # "s": a Sneaker too unsure to count
+    sequence = "TSTTSTTT" + "SSsSSS" + "T"
+
+    def change_frames() -> list[int]:
+        return [json.loads(t)["frame"] for t in state.hub.greeting() if '"type":"change"' in t]
+
+    changes: list[int] = []
+    for i, key in enumerate(sequence):
+        label = "Trouser" if key == "T" else "Sneaker"
+        top = dataclasses.replace(real.results[0], label=label, score=scores[key])
+        state.hub.observe(dataclasses.replace(real, index=i, results=(top,), events=()))
+        changes += [f for f in change_frames() if f not in changes]
+    assert changes == [7, 13]  # Trouser held at frame 7; Sneaker at 13 (the unsure frame 10 broke its streak)
+    greeting = [json.loads(t) for t in state.hub.greeting()]
+    assert [g["type"] for g in greeting] == ["heartbeat", "change", "result"]
+    assert greeting[1]["labels"][0]["label"] == "Sneaker"  # a page that connects now shows the held label
 
 def test_a_request_that_cannot_get_the_model_in_time_is_503_not_a_hang(clf, sneakers):
     c, state = client(clf, request_timeout_s=0.3)

@@ -9,6 +9,9 @@ Each model carries standard TFLite metadata (``TFLITE_METADATA``: normalization,
 the associated files zip (``labels.txt``, ``edgeml.json``: resolved preprocessing, versions, a content hash). The
 converter then checks what it wrote: static ``(1, H, W, C)`` input, no op left in float in an int8 model, top-1
 agreement with the float model on held-out images, and with ``eval_dir`` a full report (:mod:`.report`).
+
+The settings are one :class:`~edgeml_converters.config.ConvertConfig`, checked when built; each mode's needs
+and converter flags are a row of :data:`~edgeml_converters.config.QUANTIZE_MODES`.
 """
 
 from __future__ import annotations
@@ -23,11 +26,12 @@ from typing import Any
 
 import numpy as np
 
-from edgeml.errors import ConversionError, InvalidArgumentError
+from edgeml.errors import InvalidArgumentError
 from edgeml.labels import read_labels
 from edgeml.preprocess import Preprocessing
 from edgeml.tensors import TensorSpec
 from edgeml_converters import loading
+from edgeml_converters.config import IO_TYPES, PRESETS, QUANTIZE_MODES, WEIGHT_ROUNDING, ConvertConfig, preset
 from edgeml_converters.progress import bar, step
 from edgeml_converters.quantize import calibration
 from edgeml_converters.quantize.agreement import float_top1, top1_agreement
@@ -36,29 +40,9 @@ from edgeml_converters.tf import quietly
 
 log = logging.getLogger(__name__)
 
-__all__ = ["IO_TYPES", "PRESETS", "QUANTIZE_MODES", "WEIGHT_ROUNDING", "ConversionResult", "convert", "preset"]
-
-QUANTIZE_MODES = ("float32", "float16", "dynamic", "int8")
-IO_TYPES = ("uint8", "int8", "float32")
-WEIGHT_ROUNDING = ("calibrated", "nearest")
-# Normalisation presets in pixel units: the model's float input is (pixel - mean) / std.
-PRESETS: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {
-    "raw": ((0.0,), (1.0,)),
-    "[0,1]": ((0.0,), (255.0,)),
-    "[-1,1]": ((127.5,), (127.5,)),
-    "imagenet": ((123.675, 116.28, 103.53), (58.395, 57.12, 57.375)),
-}
-
-
-def preset(name: str) -> tuple[tuple[float, ...], tuple[float, ...]]:
-    """Return ``(mean, std)`` of a normalisation preset.
-
-    Raises:
-        InvalidArgumentError: Unknown preset (the message lists the choices); also a ``ValueError``.
-    """
-    if name not in PRESETS:
-        raise InvalidArgumentError(f"Unknown preprocessing preset {name!r}. Choose one of: {', '.join(PRESETS)}.")
-    return PRESETS[name]
+# The mode table, presets and choices live in the TensorFlow-free edgeml_converters.config (the CLI's source).
+__all__ = ["IO_TYPES", "PRESETS", "QUANTIZE_MODES", "WEIGHT_ROUNDING", "ConversionResult", "ConvertConfig", "convert",
+           "preset"]
 
 
 @dataclass
@@ -103,144 +87,146 @@ class ConversionResult:
     def checked_held_out(self) -> bool:
         return self.models[0].checked_held_out
 
+    def summary(self) -> list[str]:
+        """Return the lines telling a person what was written: per model its mode, file, size, input, check."""
+        rows = [_summary_row(m) for m in self.models]
+        widths = [max(len(row[i]) for row in rows) for i in range(5)]
+        lines = [f"Wrote {len(rows)} model{'s' if len(rows) != 1 else ''} to {self.models[0].path.parent}:"]
+        lines += [("  " + "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True))).rstrip()
+                  for row in rows]
+        if self.report_path is not None:
+            lines.append(f"Report: {self.report_path.with_suffix('.md')}")
+        return lines
+
+
+def _summary_row(m: WrittenModel) -> tuple[str, str, str, str, str]:
+    inp = m.input
+    if inp.quantized:
+        how = "" if m.exact_input is None else ", pixels copied in" if m.exact_input else ", requantized per frame"
+        tensor = f"{inp.dtype_name} input scale={inp.scale:g} zero_point={inp.zero_point}{how}"
+    else:
+        tensor = f"{inp.dtype_name} input"
+    where = "held-out" if m.checked_held_out else "calibration"
+    if m.agreement is not None and m.task == "image_embedding":
+        check = f"embedding cosine with float {m.agreement:.4f} (mean of {m.checked_images} {where} images)"
+    elif m.agreement is not None:
+        check = f"top-1 agrees with float on {m.agreement:.1%} of {m.checked_images} {where} images"
+    else:
+        check = "" if not QUANTIZE_MODES[m.mode].optimize else "not checked against float (no calibration images)"
+    return m.mode, m.path.name, _size(m.path.stat().st_size), tensor, check
+
+
+def _size(n: int) -> str:
+    return f"{n / 2**20:.1f} MiB" if n >= 2**20 else f"{n / 1024:.1f} KiB"
+
 
 @quietly
-def convert(
-    model: Any,
-    output_dir: str | os.PathLike[str],
-    *,
-    calibration_dir: str | os.PathLike[str] | None = None,
-    quantize: str | Sequence[str] = "int8",
-    io: str | None = None,
-    labels: str | os.PathLike[str] | Sequence[str] | None = None,
-    preprocessing: Preprocessing = Preprocessing(),
-    color_order: str = "rgb",
-    fold: bool = True,
-    input_size: tuple[int, int] | None = None,
-    custom_objects: dict[str, Any] | None = None,
-    max_calibration_images: int = 300,
-    check_images: int = 100,
-    eval_dir: str | os.PathLike[str] | None = None,
-    eval_images: int | None = None,
-    progress: bool = True,
-    greyscale_calibration_ok: bool = False,
-    weight_rounding: str = "calibrated",
-    embedding: bool = False,
-) -> ConversionResult:
-    """Convert ``model`` and write ``<stem>_<mode>.tflite`` per mode (labels and metadata inside) to ``output_dir``.
+def convert(model: Any, config: ConvertConfig | str | os.PathLike[str], **options: Any) -> ConversionResult:
+    """Convert ``model`` as ``config`` says: ``<stem>_<mode>.tflite`` per mode, labels and metadata inside.
+
+    Two spellings of one call; the keywords are :class:`ConvertConfig`'s fields::
+
+        convert("model.keras", ConvertConfig("out", calibration_dir="calib/", quantize=("int8", "float32")))
+        convert("model.keras", "out", calibration_dir="calib/", quantize=("int8", "float32"))   # the same
 
     Args:
         model: ``.keras``/``.h5`` file, SavedModel folder or a built ``keras.Model``; its float input is pixels
-            normalised as ``preprocessing`` says.
-        output_dir: Created if missing.
-        calibration_dir: Folder, glob or ``.npz`` of real images (needed for int8 and for the agreement check).
-        quantize: One mode or several of ``float32``, ``float16``, ``dynamic``, ``int8``.
-        io: Input/output type of int8 models: ``uint8`` (default), ``int8`` or ``float32``.
-        labels: Class names (file or sequence), embedded in each model and copied beside them.
-        preprocessing: Resize mode and normalisation the model was trained with.
-        color_order: ``"rgb"`` or ``"bgr"``: channel order the model was trained with.
-        fold: Fold normalisation and colour order into the graph (raw RGB pixels in); else record them only.
-        input_size: ``(H, W)`` for a model with an unknown input size.
-        custom_objects: Custom Keras layers/functions needed to load the file.
-        max_calibration_images: Calibration sample size (more samples, up to ``check_images``, check agreement).
-        eval_dir: Labelled folder (one sub-folder per class) → ``report.json``, ``report.md`` and plots.
-        eval_images: Evaluate on at most this many images of ``eval_dir`` (None: all).
-        progress: Show a progress bar per long step on stderr (:mod:`edgeml_converters.progress`).
-        greyscale_calibration_ok: Calibrate a colour model on greyscale images too (converted to RGB as the
-            runtime does); only when it was trained on such images. By default they are refused.
-        weight_rounding: int8 weights: ``"calibrated"`` (default) rounds each weight up or down to minimise its
-            layer's output error on the calibration images, with bias correction (:mod:`.weight_rounding`);
-            ``"nearest"`` keeps TFLite's round-to-nearest.
-        embedding: Write an embedding model instead: the classifier cut at the feature vector its last Dense
-            layer reads, L2-normalised (:mod:`edgeml_converters.loading.embedding`); no labels. Its check is the
-            mean cosine similarity of each mode's embedding with the float model's.
+            normalised as ``config.preprocessing`` says.
+        config: The settings; or the output folder, the other settings then given as ``options``.
+        **options: :class:`ConvertConfig` fields other than ``output_dir`` (only when ``config`` is a folder).
 
     What TensorFlow, Keras and TFLite print on the way is captured, not shown (:func:`edgeml_converters.tf.quiet`):
     it is logged at DEBUG on the ``edgeml_converters.tf`` logger.
 
     Raises:
+        InvalidArgumentError: A setting out of range or not one of its choices (see :class:`ConvertConfig`).
         ConversionError, ModelCompatibilityError, ModelNotFoundError, LabelsError.
     """
-    modes = [quantize] if isinstance(quantize, str) else list(quantize)
-    bad = [m for m in modes if m not in QUANTIZE_MODES]
-    if bad or not modes:
-        raise ConversionError(f"Unknown quantization mode(s) {bad or modes}. Choose from: {', '.join(QUANTIZE_MODES)}.")
-    if io is not None and io not in IO_TYPES:
-        raise ConversionError(f"Unknown --io {io!r}. Choose from: {', '.join(IO_TYPES)}.")
-    if weight_rounding not in WEIGHT_ROUNDING:
-        raise ConversionError(f"Unknown weight rounding {weight_rounding!r}. Choose from: "
-                              f"{', '.join(WEIGHT_ROUNDING)}.")
-    if color_order not in ("rgb", "bgr"):
-        raise ConversionError(f"color_order must be 'rgb' or 'bgr'. Received: {color_order!r}")
-    if "int8" in modes and calibration_dir is None:
-        raise ConversionError(
-            "int8 quantization needs calibration images: pass --calibration DIR|GLOB|FILE.npz (100-500 real images "
-            "like the ones the model will see), or use --quantize float32|float16|dynamic."
-        )
-    if embedding:
-        labels = None
+    if not isinstance(config, ConvertConfig):
+        config = ConvertConfig(config, **options)
+    elif options:
+        raise InvalidArgumentError(f"Give the settings in the ConvertConfig or as keywords, not both. Received: a "
+                                   f"ConvertConfig and the keyword(s) {', '.join(sorted(options))}. Use "
+                                   "dataclasses.replace(config, ...) instead.")
+    labels = None if config.embedding else config.labels
     label_names = read_labels(labels) if labels is not None else None
-    if eval_dir is not None:
+    if config.eval_dir is not None:
         from edgeml_converters.report.accuracy import eval_set
 
-        eval_set(eval_dir, label_names, eval_images)  # fail before converting, not after
-    with step(f"loading {_display_name(model)}", enabled=progress):
-        loaded = loading.load(model, input_size=input_size, custom_objects=custom_objects, embedding=embedding)
-    size = loaded.input_shape
-    loading.fold_values(loading.Fold(preprocessing.mean, preprocessing.std), size[2])  # 1 or C values each
-
-    samples: list[calibration.Sample] = []
-    if calibration_dir is not None:
-        samples = calibration.load_samples(calibration_dir, max_calibration_images + check_images, size[2],
-                                           greyscale_ok=greyscale_calibration_ok)
-    calib, check = samples[:max_calibration_images], samples[max_calibration_images:]
-    held_out = len(check) >= check_images // 2
-    if not held_out:
-        # Too few images left to hold out: check on calibration images (in-sample, so optimistic, and said so)
-        # rather than on a handful or not at all.
-        check = calib[-check_images:]
-    folding = loading.Fold(preprocessing.mean, preprocessing.std, color_order) if fold else None
-    out_dir = Path(output_dir)
+        eval_set(config.eval_dir, label_names, config.eval_images)  # fail before converting, not after
+    with step(f"loading {_display_name(model)}", enabled=config.progress):
+        loaded = loading.load(model, input_size=config.input_size, embedding=config.embedding,
+                              custom_objects=dict(config.custom_objects) if config.custom_objects else None)
+    prep = config.preprocessing
+    loading.fold_values(loading.Fold(prep.mean, prep.std), loaded.input_shape[2])  # 1 or C values each
+    calib, check, held_out = _samples(config, loaded.input_shape[2])
+    out_dir = Path(config.output_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     result = ConversionResult(models=[])
-    for mode in modes:
-        written = write_model(loaded, mode, io if mode == "int8" else None, out_dir, calib=calib,
-                              preprocessing=preprocessing, color_order=color_order, fold=folding,
-                              labels=label_names, progress=progress, weight_rounding_mode=weight_rounding,
-                              split_error=eval_dir is not None)
+    for mode in config.modes:
+        written = write_model(loaded, mode, config, calib, label_names)
         result.models.append(written)
         result.files.append(written.path)
         result.notes.extend(written.notes)
-        if mode != "float32" and check:
-            written.agreement, written.checked_images = _agreement(written, loaded, check, preprocessing,
-                                                                   color_order, progress)
-            written.checked_held_out = held_out
-            log.debug("%s top-1 agrees with the float model on %.1f%% of %d %s", mode, 100 * written.agreement,
-                      written.checked_images, "held-out images" if held_out else
-                      "calibration images (too few images to hold some out)")
-            if written.agreement < 0.9 and loaded.task != "image_embedding":
-                note = (f"{mode} agrees with float on only {written.agreement:.0%} of {written.checked_images} "
-                        "images: check --mean/--std (or --preset) match the model's training preprocessing and "
-                        "that calibration images resemble real input.")
-                log.warning(note)
-                result.notes.append(note)
+        if mode.optimize and check:  # a float32 model is the float model: nothing to check
+            result.notes.extend(_check(written, loaded, check, held_out, config))
     if labels is not None:
-        result.labels_path = out_dir / "labels.txt"
-        if isinstance(labels, (str, os.PathLike)):
-            if Path(labels).resolve() != result.labels_path.resolve():
-                shutil.copyfile(labels, result.labels_path)
-        else:
-            result.labels_path.write_text("\n".join(label_names or ()) + "\n", encoding="utf-8")
+        result.labels_path = _write_labels(labels, label_names or (), out_dir)
         result.files.append(result.labels_path)
-    if eval_dir is not None:
+    if config.eval_dir is not None:
         from edgeml_converters.report.accuracy import write_report
 
-        report_files = write_report(result.models, loaded, eval_dir, out_dir, labels=label_names,
-                                    preprocessing=preprocessing, color_order=color_order, limit=eval_images,
-                                    progress=progress)
+        report_files = write_report(result.models, loaded, config.eval_dir, out_dir, labels=label_names,
+                                    preprocessing=prep, color_order=config.color_order, limit=config.eval_images,
+                                    progress=config.progress)
         result.report_path = report_files[0]
         result.files.extend(report_files)
     return result
+
+
+def _samples(config: ConvertConfig, channels: int) -> tuple[list[calibration.Sample], list[calibration.Sample], bool]:
+    """Return the calibration samples, the check samples, and whether the check samples are held out."""
+    samples: list[calibration.Sample] = []
+    limit = config.max_calibration_images
+    if config.calibration_dir is not None:
+        samples = calibration.load_samples(config.calibration_dir, limit + config.check_images, channels,
+                                           greyscale_ok=config.greyscale_calibration_ok)
+    calib, check = samples[:limit], samples[limit:]
+    held_out = len(check) >= config.check_images // 2
+    if not held_out:
+        # Too few images left to hold out: check on calibration images (in-sample, so optimistic, and said so)
+        # rather than on a handful or not at all.
+        check = calib[-config.check_images:]
+    return calib, check, held_out
+
+
+def _check(written: WrittenModel, loaded: Any, check: list[calibration.Sample], held_out: bool,
+           config: ConvertConfig) -> list[str]:
+    """Measure ``written``'s agreement with the float model on ``check``; return the notes worth showing."""
+    written.agreement, written.checked_images = _agreement(written, loaded, check, config.preprocessing,
+                                                           config.color_order, config.progress)
+    written.checked_held_out = held_out
+    log.debug("%s top-1 agrees with the float model on %.1f%% of %d %s", written.mode, 100 * written.agreement,
+              written.checked_images, "held-out images" if held_out else
+              "calibration images (too few images to hold some out)")
+    if written.agreement >= 0.9 or loaded.task == "image_embedding":
+        return []
+    note = (f"{written.mode} agrees with float on only {written.agreement:.0%} of {written.checked_images} "
+            "images: check --mean/--std (or --preset) match the model's training preprocessing and "
+            "that calibration images resemble real input.")
+    log.warning(note)
+    return [note]
+
+
+def _write_labels(labels: str | os.PathLike[str] | Sequence[str], names: Sequence[str], out_dir: Path) -> Path:
+    """Copy (or write) the labels beside the models as ``labels.txt``; return its path."""
+    path = out_dir / "labels.txt"
+    if isinstance(labels, (str, os.PathLike)):
+        if Path(labels).resolve() != path.resolve():
+            shutil.copyfile(labels, path)
+    else:
+        path.write_text("\n".join(names) + "\n", encoding="utf-8")
+    return path
 
 
 def _agreement(written: WrittenModel, loaded: Any, samples: list[calibration.Sample], prep: Preprocessing,

@@ -207,6 +207,7 @@ def train(data_dir: str | os.PathLike[str], output_dir: str | os.PathLike[str], 
     image_folder.scan(data_dir)
     import keras
 
+    from edgeml_converters.config import ConvertConfig
     from edgeml_converters.convert import convert
 
     keras.utils.set_random_seed(config.seed)
@@ -247,8 +248,9 @@ def train(data_dir: str | os.PathLike[str], output_dir: str | os.PathLike[str], 
     with tempfile.TemporaryDirectory(prefix="edgeml-train-calib-") as tmp:
         calib = _link_images(train_set, Path(tmp))
         # Calibrate on the training images as trained: greyscale ones became RGB the same way the runtime does it.
-        converted = convert(keras_path, out, calibration_dir=calib, labels=labels_path, preprocessing=prep,
-                            progress=progress, greyscale_calibration_ok=True)
+        converted = convert(keras_path, ConvertConfig(out, calibration_dir=calib, labels=labels_path,
+                                                      preprocessing=prep, progress=progress,
+                                                      greyscale_calibration_ok=True))
 
     float_acc, int8_acc, agreement = evaluate(model, converted.model_path, val_set, prep, progress=progress)
     return TrainResult(converted.model_path, keras_path, data.classes, len(train_set.labels), len(val_set.labels),

@@ -7,6 +7,7 @@ calibrated on the real photos that ship in packages (:mod:`edgeml_converters.dat
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import tempfile
 from collections.abc import Sequence
@@ -58,7 +59,7 @@ def convert_pretrained(
         progress: Show a progress bar per long step on stderr.
         image_size: Square input side (default: the variant's own, 224 for Lite0); the centre crop keeps the
             reference ratio ``size / (size + 32)``.
-        **options: Passed to :func:`edgeml_converters.convert.convert` (``io``, ``eval_dir``, ...); the
+        **options: Other :class:`edgeml_converters.config.ConvertConfig` fields (``io``, ``eval_dir``, ...); the
             backbone's own preprocessing and labels are not overridable.
 
     Like ``convert``, it prints nothing itself: TensorFlow's output is logged at DEBUG (``edgeml_converters.tf``).
@@ -67,19 +68,26 @@ def convert_pretrained(
         The :class:`edgeml_converters.convert.ConversionResult`.
 
     Raises:
+        InvalidArgumentError: A bad setting (checked before the backbone is built).
         UnknownBackboneError, MissingDependencyError, ConversionError.
     """
+    from edgeml_converters.config import DEFAULT_MAX_CALIBRATION_IMAGES, ConvertConfig
     from edgeml_converters.convert import convert
     from edgeml_converters.datasets import photos
 
     with tempfile.TemporaryDirectory(prefix="edgeml-pretrained-") as tmp:
+        photo_dir = Path(tmp) / "photos"
+        # Checked before the backbone is built: the labels and photos are written to these paths below.
+        config = ConvertConfig(
+            output_dir, calibration_dir=photo_dir if calibration_dir is None else calibration_dir, quantize=quantize,
+            labels=Path(tmp) / "labels.txt", preprocessing=backbones.preprocessing(name, image_size),
+            max_calibration_images=max_calibration_images or (
+                PHOTO_CALIBRATION_IMAGES if calibration_dir is None else DEFAULT_MAX_CALIBRATION_IMAGES),
+            progress=progress, **options)
         with step(f"loading {name}", enabled=progress):
             model_path, labels_path, net = save_keras(name, tmp, image_size)
             if calibration_dir is None:
-                calibration_dir = photos.write_folder(Path(tmp) / "photos", colour_only=True)
-                limit = max_calibration_images or PHOTO_CALIBRATION_IMAGES
-            else:
-                limit = max_calibration_images or 300
-        return convert(model_path, output_dir, calibration_dir=calibration_dir, quantize=quantize,
-                       labels=labels_path, preprocessing=net.preprocessing, max_calibration_images=limit,
-                       progress=progress, **options)
+                photos.write_folder(photo_dir, colour_only=True)
+        if labels_path != config.labels or net.preprocessing != config.preprocessing:
+            config = dataclasses.replace(config, labels=labels_path, preprocessing=net.preprocessing)
+        return convert(model_path, config)

@@ -18,6 +18,7 @@ from edgeml.errors import ConversionError, ModelCompatibilityError
 from edgeml.model import metadata
 from edgeml.preprocess import Preprocessing
 from edgeml.tensors import TensorSpec
+from edgeml_converters.config import ConvertConfig, QuantizeMode
 from edgeml_converters.loading.model import Fold, LoadedModel, fold_values
 from edgeml_converters.progress import bar, step
 from edgeml_converters.quantize import calibration
@@ -28,7 +29,7 @@ from edgeml_converters.tflite import metadata as tflite_metadata
 
 log = logging.getLogger(__name__)
 
-__all__ = ["WeightsOnly", "WrittenModel", "explain_failure", "write_model"]
+__all__ = ["GraphInput", "WeightsOnly", "WrittenModel", "explain_failure", "write_model"]
 
 
 @dataclass(frozen=True)
@@ -84,16 +85,53 @@ class WrittenModel:
     weights_only: WeightsOnly | None = None
     task: str = "image_classification"
 
+    def to_dict(self) -> dict[str, Any]:
+        """Return what ``edgeml convert --json`` prints of this model (JSON-friendly; ``bytes``: the file size)."""
+        return {"path": str(self.path), "quantize": self.mode, "io": self.io, "bytes": self.path.stat().st_size,
+                "input": self.input.to_dict(), "exact_input": self.exact_input, "agreement": self.agreement,
+                "checked_images": self.checked_images, "checked_held_out": self.checked_held_out,
+                "content_sha256": self.content_sha256}
 
-def write_model(loaded: LoadedModel, mode: str, io: str | None, out_dir: Path, *, calib: Sequence[Any],
-                preprocessing: Preprocessing, color_order: str, fold: Fold | None,
-                labels: tuple[str, ...] | None, progress: bool,
-                weight_rounding_mode: str = "calibrated", split_error: bool = False) -> WrittenModel:
-    """Convert ``loaded`` in ``mode`` and write ``out_dir/<name>_<mode>.tflite``.
 
-    ``weight_rounding_mode`` (int8 only): ``"calibrated"`` re-rounds the int8 weights to minimise each layer's
-    output error on the calibration images (:mod:`.weight_rounding`); ``"nearest"`` keeps the converter's.
-    ``split_error`` (int8 only): also build :attr:`WrittenModel.weights_only`, for the report.
+@dataclass(frozen=True)
+class GraphInput:
+    """What the converted graph takes: its own preprocessing and colour order once folding is decided.
+
+    Attributes:
+        prep: The graph's float input normalisation (mean 0, std 1 when folded into the graph).
+        color_order: ``"rgb"`` when the declared order is folded in, else the declared one.
+        fold: What is folded into the graph as ops (None: nothing, or all of it in the input quantization).
+        in_quantization: The normalisation is the integer input's own quantization (scale 1/std, zero point mean).
+    """
+
+    prep: Preprocessing
+    color_order: str
+    fold: Fold | None
+    in_quantization: bool
+
+    @classmethod
+    def plan(cls, mode: QuantizeMode, io: str, config: ConvertConfig, channels: int) -> GraphInput:
+        """Decide how ``config``'s preprocessing reaches a ``mode`` model with ``io`` input of ``channels``."""
+        declared = config.preprocessing
+        fold = Fold(declared.mean, declared.std, config.color_order) if config.fold else None
+        # An integer input folds a uniform (p - mean) / std with an integer mean into its own quantization
+        # (scale 1/std, zero point mean): exact, and no normalisation ops whose int8 outputs would round the pixels.
+        in_quantization = (mode.full_integer and io != "float32" and fold is not None
+                           and folds_into_quantization(fold, channels))
+        graph_fold = None if in_quantization else fold
+        prep = (Preprocessing.from_dict({**declared.to_dict(), "mean": [0.0], "std": [1.0]}) if graph_fold
+                else declared)
+        return cls(prep, "rgb" if fold else config.color_order, graph_fold, in_quantization)
+
+
+def write_model(loaded: LoadedModel, mode: QuantizeMode, config: ConvertConfig, calib: Sequence[Any],
+                labels: tuple[str, ...] | None) -> WrittenModel:
+    """Convert ``loaded`` in ``mode`` as ``config`` says and write ``config.output_dir/<name>_<mode>.tflite``.
+
+    ``calib`` are the calibration samples (full-integer modes); ``labels`` the class names (None: no labels).
+    With ``config.weight_rounding == "calibrated"`` an int8 model's weights are re-rounded to minimise each
+    layer's output error on them (:mod:`.rounding`); with ``config.eval_dir`` the int8 model also gets
+    :attr:`WrittenModel.weights_only`, for the report.
 
     Raises:
         ConversionError: The converter fails, or an int8 model keeps float ops (named in the message).
@@ -103,47 +141,15 @@ def write_model(loaded: LoadedModel, mode: str, io: str | None, out_dir: Path, *
 
     tf = import_tensorflow()
     size = loaded.input_shape
-    io = io or ("uint8" if mode == "int8" else "float32")
-    # An integer input folds a uniform (p - mean) / std with an integer mean into its own quantization
-    # (scale 1/std, zero point mean): exact, and no normalisation ops whose int8 outputs would round the pixels.
-    in_quantization = mode == "int8" and io != "float32" and fold is not None and folds_into_quantization(fold, size[2])
-    graph_fold = None if in_quantization else fold
-    # What the converted graph itself expects: raw RGB pixels when the preprocessing is folded into the graph.
-    model_prep = Preprocessing.from_dict({**preprocessing.to_dict(), "mean": [0.0], "std": [1.0]}) if graph_fold \
-        else preprocessing
-    model_order = "rgb" if fold else color_order
-    with step(f"{mode}: converting", enabled=progress), quiet() as native:
-        converter = loaded.make_converter(graph_fold)
-        if mode in ("float16", "dynamic", "int8"):
-            converter.optimizations = [tf.lite.Optimize.DEFAULT]
-        if mode == "float16":
-            converter.target_spec.supported_types = [tf.float16]
-        if mode == "int8":
-            log.debug("Calibrating on %d images", len(calib))
-            converter.representative_dataset = lambda: calibration.representative_dataset(
-                calib, size, model_prep, progress, model_order, desc=f"{mode}: calibrating")
-            converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-            converter.inference_input_type = converter.inference_output_type = getattr(tf, io)
-        try:
-            flatbuffer = converter.convert()
-        except Exception as exc:  # the converter raises ConverterError/ValueError/RuntimeError for unsupported graphs
-            raise explain_failure(loaded.name, mode, exc, native.text()) from exc
+    io = mode.io_for(config.io)
+    graph_input = GraphInput.plan(mode, io, config, size[2])
+    flatbuffer = _convert(loaded, mode, io, graph_input, calib, config.progress, tf)
     rounding: weight_rounding.RoundingStats | None = None
     twin: WeightsOnly | None = None
-    if mode == "int8" and (weight_rounding_mode == "calibrated" or split_error):
-        calibrated = weight_rounding_mode == "calibrated"
-        with step(f"{mode}: rounding weights" if calibrated else f"{mode}: weights-only graph",
-                  enabled=progress), quiet():
-            reference = loaded.make_converter(graph_fold).convert()  # the same graph in float32
-            if calibrated:
-                flatbuffer, rounding = _calibrated_rounding(loaded, reference, flatbuffer, calib, model_prep,
-                                                            model_order, progress)
-            if split_error:
-                twin_model, layers, left_float = weight_rounding.weights_only(flatbuffer, reference)
-                twin = WeightsOnly(twin_model, model_prep, model_order, layers, left_float)
-
+    if mode.full_integer and (config.weight_rounding == "calibrated" or config.eval_dir is not None):
+        flatbuffer, rounding, twin = _refine_weights(loaded, mode, flatbuffer, graph_input, calib, config)
     graph = report_graph.summarize(flatbuffer)
-    if mode == "int8":
+    if mode.full_integer:
         leftovers = report_graph.float_ops(graph)
         if leftovers:
             raise ConversionError(
@@ -152,32 +158,78 @@ def write_model(loaded: LoadedModel, mode: str, io: str | None, out_dir: Path, *
                 "Use --quantize dynamic, or swap the layer producing them for int8-friendly ops."
             )
     digest = hashlib.sha256(flatbuffer).hexdigest()
-    info = _info(loaded, mode, io, model_prep, model_order, preprocessing, color_order, fold, len(calib), digest,
-                 graph, tf)
-    info["fold"] = "input_quantization" if in_quantization else "graph" if fold is not None else None
-    if mode == "int8":
-        info["weight_rounding"] = {"mode": weight_rounding_mode, **(rounding.to_dict() if rounding else {})}
-    embedding = loaded.task == "image_embedding"
-    if embedding:
+    info = _info(loaded, mode, io, graph_input, config, len(calib), digest, graph, tf)
+    if mode.full_integer:
+        info["weight_rounding"] = {"mode": config.weight_rounding, **(rounding.to_dict() if rounding else {})}
+    if loaded.task == "image_embedding":
         info["embedding"] = embedding_info(flatbuffer)
         info["output_activation"] = None
         labels = None
-    kind = "Image embedding (L2-normalised feature vector)" if embedding else "Image classifier"
-    std_meta = tflite_metadata.build_metadata(tflite_metadata.ImageClassifierMetadata(
-        name=loaded.name, description=f"{kind} ({mode}, {io} I/O) converted by edgeml {__version__}.",
-        version=digest[:16], width=size[1], height=size[0], channels=size[2], mean=model_prep.mean,
-        std=model_prep.std, labels_file=metadata.LABELS_FILE if labels is not None else None,
-        **(dict(output_name="embedding", output_description="L2-normalised feature vector; compare two with "
-                "their dot product (cosine similarity).") if embedding else {}),
-    ))
     files = {metadata.METADATA_FILE: metadata.write_json(info)}
     if labels is not None:
         files[metadata.LABELS_FILE] = ("\n".join(labels) + "\n").encode("utf-8")
-    path = out_dir / f"{loaded.name}_{mode}.tflite"
+    std_meta = _standard_metadata(loaded, mode.name, io, graph_input.prep, digest, labels is not None)
+    path = Path(config.output_dir) / f"{loaded.name}_{mode.name}.tflite"
     path.write_bytes(metadata.embed(tflite_metadata.add_metadata(flatbuffer, std_meta), files))
-    written = _verify(path, mode, io, size, model_prep, labels, digest, graph)
+    written = _verify(path, mode.name, io, size, graph_input.prep, labels, digest, graph)
     written.rounding, written.weights_only, written.task = rounding, twin, loaded.task
     return written
+
+
+def _convert(loaded: LoadedModel, mode: QuantizeMode, io: str, graph_input: GraphInput, calib: Sequence[Any],
+             progress: bool, tf: Any) -> bytes:
+    """Run the TFLite converter with the flags :data:`QUANTIZE_MODES` gives ``mode``; return the flatbuffer."""
+    with step(f"{mode.name}: converting", enabled=progress), quiet() as native:
+        converter = loaded.make_converter(graph_input.fold)
+        if mode.optimize:
+            converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        if mode.weight_type is not None:
+            converter.target_spec.supported_types = [getattr(tf, mode.weight_type)]
+        if mode.full_integer:
+            log.debug("Calibrating on %d images", len(calib))
+            converter.representative_dataset = lambda: calibration.representative_dataset(
+                calib, loaded.input_shape, graph_input.prep, progress, graph_input.color_order,
+                desc=f"{mode.name}: calibrating")
+            converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+            converter.inference_input_type = converter.inference_output_type = getattr(tf, io)
+        try:
+            return converter.convert()
+        except Exception as exc:  # the converter raises ConverterError/ValueError/RuntimeError for unsupported graphs
+            raise explain_failure(loaded.name, mode.name, exc, native.text()) from exc
+
+
+def _refine_weights(loaded: LoadedModel, mode: QuantizeMode, flatbuffer: bytes, graph_input: GraphInput,
+                    calib: Sequence[Any], config: ConvertConfig
+                    ) -> tuple[bytes, weight_rounding.RoundingStats | None, WeightsOnly | None]:
+    """Calibrated weight rounding and/or the weights-only twin of an int8 ``flatbuffer``, as ``config`` asks."""
+    calibrated = config.weight_rounding == "calibrated"
+    rounding: weight_rounding.RoundingStats | None = None
+    twin: WeightsOnly | None = None
+    with step(f"{mode.name}: rounding weights" if calibrated else f"{mode.name}: weights-only graph",
+              enabled=config.progress), quiet():
+        reference = loaded.make_converter(graph_input.fold).convert()  # the same graph in float32
+        if calibrated:
+            flatbuffer, rounding = _calibrated_rounding(loaded, reference, flatbuffer, calib, graph_input.prep,
+                                                        graph_input.color_order, config.progress)
+        if config.eval_dir is not None:
+            twin_model, layers, left_float = weight_rounding.weights_only(flatbuffer, reference)
+            twin = WeightsOnly(twin_model, graph_input.prep, graph_input.color_order, layers, left_float)
+    return flatbuffer, rounding, twin
+
+
+def _standard_metadata(loaded: LoadedModel, mode: str, io: str, model_prep: Preprocessing, digest: str,
+                       has_labels: bool) -> bytes:
+    """Return the ``TFLITE_METADATA`` flatbuffer: normalisation, input size, the labels file's name."""
+    embedding = loaded.task == "image_embedding"
+    size = loaded.input_shape
+    kind = "Image embedding (L2-normalised feature vector)" if embedding else "Image classifier"
+    return tflite_metadata.build_metadata(tflite_metadata.ImageClassifierMetadata(
+        name=loaded.name, description=f"{kind} ({mode}, {io} I/O) converted by edgeml {__version__}.",
+        version=digest[:16], width=size[1], height=size[0], channels=size[2], mean=model_prep.mean,
+        std=model_prep.std, labels_file=metadata.LABELS_FILE if has_labels else None,
+        **(dict(output_name="embedding", output_description="L2-normalised feature vector; compare two with "
+                "their dot product (cosine similarity).") if embedding else {}),
+    ))
 
 
 def embedding_info(flatbuffer: bytes) -> dict[str, Any]:
@@ -223,25 +275,27 @@ def _calibrated_rounding(loaded: LoadedModel, reference: bytes, flatbuffer: byte
     return weight_rounding.refine(flatbuffer, reference, shown, progress=progress)
 
 
-def _info(loaded: LoadedModel, mode: str, io: str, model_prep: Preprocessing, model_order: str,
-          declared: Preprocessing, color_order: str, fold: Fold | None, calib_count: int, digest: str,
-          graph: report_graph.GraphSummary, tf: Any) -> dict[str, Any]:
+def _info(loaded: LoadedModel, mode: QuantizeMode, io: str, graph_input: GraphInput, config: ConvertConfig,
+          calib_count: int, digest: str, graph: report_graph.GraphSummary, tf: Any) -> dict[str, Any]:
+    """Return what ``edgeml.json`` records: task, quantization, both preprocessings, folding, versions."""
     import keras
 
     quant = graph.input_quantization
+    colour = loaded.input_shape[2] == 3
     return {
         "task": loaded.task,
-        "quantization": mode,
+        "quantization": mode.name,
         "io": io,
-        "preprocessing": model_prep.to_dict(),
-        "color_order": model_order if loaded.input_shape[2] == 3 else None,
-        "declared_preprocessing": {**declared.to_dict(),
-                                   "color_order": color_order if loaded.input_shape[2] == 3 else None},
-        "folded": fold is not None,
+        "preprocessing": graph_input.prep.to_dict(),
+        "color_order": graph_input.color_order if colour else None,
+        "declared_preprocessing": {**config.preprocessing.to_dict(),
+                                   "color_order": config.color_order if colour else None},
+        "folded": config.fold,
+        "fold": "input_quantization" if graph_input.in_quantization else "graph" if config.fold else None,
         "input_quantization": {"scale": quant[0], "zero_point": quant[1]} if quant else None,
         "output_activation": loaded.output_activation,
         "source": loaded.name,
-        "calibration_images": calib_count if mode == "int8" else 0,
+        "calibration_images": calib_count if mode.full_integer else 0,
         "content_sha256": digest,
         "versions": {"edgeml": __version__, "tensorflow": tf.__version__, "keras": keras.__version__},
     }

@@ -6,8 +6,7 @@ import argparse
 import json
 
 from edgeml.cli._args import positive_int
-
-BACKBONES = ("efficientnet-lite0", "efficientnet-lite1", "efficientnet-lite2")  # edgeml_converters.backbones.NAMES
+from edgeml_converters.backbones import NAMES as BACKBONES
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -17,11 +17,13 @@ pytestmark = pytest.mark.converter
 @pytest.fixture(scope="module")
 def all_modes(fashion, tmp_path_factory):
     """One conversion run: float32, float16, dynamic and int8, evaluated on the 1,000-image test folder."""
+    from edgeml_converters.config import QUANTIZE_MODES, ConvertConfig
     from edgeml_converters.convert import convert
 
     out = tmp_path_factory.mktemp("modes")
-    return convert(fashion.model, out, calibration_dir=fashion.calibration_dir, labels=fashion.labels,
-                   quantize=["float32", "float16", "dynamic", "int8"], eval_dir=fashion.test_dir, progress=False)
+    return convert(fashion.model, ConvertConfig(out, calibration_dir=fashion.calibration_dir, labels=fashion.labels,
+                                                quantize=tuple(QUANTIZE_MODES), eval_dir=fashion.test_dir,
+                                                progress=False))
 
 
 def test_every_mode_is_written_and_listed(all_modes):
@@ -98,11 +100,14 @@ def test_standard_metadata_is_inside_every_model(all_modes):
 
 
 def test_int8_conversion_is_byte_reproducible(fashion, tmp_path):
+    """Two runs write the same bytes, whichever spelling of convert() (config or keywords) each uses."""
+    from edgeml_converters.config import ConvertConfig
     from edgeml_converters.convert import convert
 
-    runs = [convert(fashion.model, tmp_path / str(i), calibration_dir=fashion.calibration_dir,
-                    labels=fashion.labels, max_calibration_images=64, check_images=0, progress=False)
-            for i in range(2)]
+    settings = dict(calibration_dir=fashion.calibration_dir, labels=fashion.labels, max_calibration_images=64,
+                    check_images=0, progress=False)
+    runs = [convert(fashion.model, tmp_path / "keywords", **settings),
+            convert(fashion.model, ConvertConfig(tmp_path / "config", **settings))]
     assert runs[0].model_path.read_bytes() == runs[1].model_path.read_bytes()
 
 

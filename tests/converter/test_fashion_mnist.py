@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from edgeml import Classifier
-from edgeml.errors import ConversionError, ModelCompatibilityError
+from edgeml.errors import ConversionError, InvalidArgumentError, ModelCompatibilityError
 from tests.conftest import run_cli
 
 pytestmark = pytest.mark.converter
@@ -54,7 +54,7 @@ def test_float32_model_agrees_with_keras(fashion, fashion_float):
 def test_int8_without_calibration_is_refused(fashion, tmp_path):
     from edgeml_converters.convert import convert
 
-    with pytest.raises(ConversionError, match="needs calibration images"):
+    with pytest.raises(InvalidArgumentError, match="int8 quantization needs calibration images: pass --calibration"):
         convert(fashion.model, tmp_path)
 
 

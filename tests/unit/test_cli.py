@@ -25,9 +25,10 @@ def test_missing_model_is_one_line_exit_1(tmp_path):
 
 
 def test_convert_without_tensorflow_prints_pip_hint(tmp_path):
-    # Run the CLI in a process where `import tensorflow` fails, as on a Raspberry Pi.
+    # Run the CLI in a process where `import tensorflow` fails, as on a Raspberry Pi. The arguments are valid
+    # (they are checked first: see test_convert_config.py), so what stops it is the missing TensorFlow.
     code = ("import sys; sys.modules['tensorflow'] = None; from edgeml.cli import main; "
-            f"sys.exit(main(['convert', 'm.keras', '--output', {str(tmp_path)!r}]))")
+            f"sys.exit(main(['convert', 'm.keras', '--output', {str(tmp_path)!r}, '--quantize', 'float32']))")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 1
     assert 'pip install "edgeml[convert]"' in proc.stderr and "Traceback" not in proc.stderr

@@ -63,6 +63,8 @@ bind proc; bind dev; bind dev/shm
 # library segfaulted with the host's /sys present. Without it, it falls back to defaults (and says so on stderr).
 [ $emulated = yes ] || bind sys
 $SUDO cp /etc/resolv.conf "$ROOT/etc/resolv.conf"
+# debootstrap's Bookworm root has no /etc/hosts (Trixie's has); a Pi OS image has Debian's, where localhost resolves.
+[ -s "$ROOT/etc/hosts" ] || printf '127.0.0.1\tlocalhost\n::1\t\tlocalhost ip6-localhost ip6-loopback\nff02::1\t\tip6-allnodes\nff02::2\t\tip6-allrouters\n' | $SUDO tee "$ROOT/etc/hosts" >/dev/null
 # A root made before a package joined the list gets it now (apt inside the root, from the same mirror).
 missing=(); for p in ${PACKAGES//,/ }; do $SUDO chroot "$ROOT" dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

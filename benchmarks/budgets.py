@@ -159,7 +159,7 @@ def bench_bomb(data: bytes) -> float:
         model.metadata  # noqa: B018 - reading it is what is measured
     except ModelFormatError:
         return time.perf_counter() - start
-    raise SystemExit("the metadata bomb was not refused: run tests/unit/test_metadata_damage.py")
+    raise SystemExit("the metadata bomb was not refused: run tests/unit/model/test_metadata_damage.py")
 
 
 def bench_labels(path: Path) -> float:
@@ -171,7 +171,7 @@ def bench_labels(path: Path) -> float:
         read_labels(path, max_classes=4)
     except LabelsError:
         return time.perf_counter() - start
-    raise SystemExit("the oversized labels file was not refused: run tests/unit/test_metadata_damage.py")
+    raise SystemExit("the oversized labels file was not refused: run tests/unit/model/test_metadata_damage.py")
 
 
 def _median(fn: Callable[[], float], repeat: int) -> float:

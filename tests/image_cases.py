@@ -1,6 +1,6 @@
 """Every kind of image input a user can hand edgeml, made from real photos with Pillow, and what must happen.
 
-One table for three tests: ``tests/unit/test_image_cases.py`` runs each case through the preprocessing in every
+One table for three tests: ``tests/unit/image/test_image_cases.py`` runs each case through the preprocessing in every
 resize mode with both resize backends, ``tests/integration/test_image_cases.py`` through a real Classifier, and a
 unit test checks that every ``row`` is in the images table of docs/errors.md. Only the deliberately corrupt files
 are byte-level edits; everything else is written by Pillow from scikit-image's photos.

@@ -12,7 +12,7 @@ Why a small reader of our own instead of ``schema_py_generated`` or the ``flatbu
   of an ``IndexError`` deep inside.
   It reads EfficientNet-Lite0's graph in a few milliseconds (constant data is never copied).
 
-``tests/unit/test_model_file.py`` checks every field against ``schema_py_generated``'s answers on real models.
+``tests/unit/model/test_model_file.py`` checks every field against ``schema_py_generated``'s answers on real models.
 Field slots below are the declaration order in ``tensorflow/compiler/mlir/lite/schema/schema.fbs``.
 """
 

@@ -1,7 +1,8 @@
 """Enum names from TFLite's published ``schema.fbs``, indexed by value (no TensorFlow needed to read a model).
 
 Copied from the ``BuiltinOperator`` and ``TensorType`` enums of the schema LiteRT 2.3 ships; new TFLite releases only
-append values, and ``tests/unit/test_model_file.py`` checks these tables against ``schema_py_generated`` when present.
+append values, and ``tests/unit/model/test_model_file.py`` checks these tables against ``schema_py_generated`` when
+present.
 """
 
 from __future__ import annotations

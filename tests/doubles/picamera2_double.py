@@ -144,9 +144,10 @@ class Picamera2Double:
         config["lores"] = None if lores is None else {"format": "YUV420", "size": config["main"]["size"], **lores}
         return config
 
-    # picamera2's own signatures, parameter for parameter (tests/unit/test_picamera2_contract.py checks them), so a
-    # misspelt or misplaced argument fails here as it would on a Pi. None stands for picamera2's mutable {} defaults
-    # and its libcamera objects (Transform(), ColorSpace.Sycc()), which the double stores but does not model.
+    # picamera2's own signatures, parameter for parameter (tests/unit/sources/test_picamera2_contract.py checks
+    # them), so a misspelt or misplaced argument fails here as it would on a Pi. None stands for picamera2's mutable
+    # {} defaults and its libcamera objects (Transform(), ColorSpace.Sycc()), which the double stores but does not
+    # model.
     def create_preview_configuration(self, main: dict[str, Any] | None = None, lores: dict[str, Any] | None = None,
                                      raw: dict[str, Any] | None = None, transform: Any = None,
                                      colour_space: Any = None, buffer_count: int = 4,

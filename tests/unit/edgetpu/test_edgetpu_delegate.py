@@ -19,7 +19,7 @@ from edgeml.edgetpu.delegate import Probe, diagnose, load_edgetpu_delegate, runt
 from edgeml.hardware import EdgeTpuDevice
 from edgeml.interpreter import open_model, parse_device
 
-DATA = Path(__file__).resolve().parents[1] / "data"
+DATA = Path(__file__).resolve().parents[2] / "data"
 MODEL = DATA / "tiny_int8.tflite"
 COMPILED = DATA / "tiny_int8_edgetpu.tflite"
 HAS_LIBEDGETPU = ctypes.util.find_library("edgetpu") is not None

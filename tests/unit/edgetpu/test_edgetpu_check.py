@@ -12,7 +12,7 @@ from edgeml.edgetpu.check import check_graph, check_model
 from edgeml.model import read_graph
 from tests.conftest import run_cli
 
-DATA = Path(__file__).resolve().parents[1] / "data"
+DATA = Path(__file__).resolve().parents[2] / "data"
 
 
 def test_int8_cnn_is_predicted_fully_mapped():

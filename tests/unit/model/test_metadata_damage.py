@@ -21,7 +21,7 @@ from edgeml.labels import parse_labels, read_labels
 from edgeml.model import ModelFile
 from edgeml.model.metadata import embed, write_json
 
-TINY = (Path(__file__).resolve().parents[1] / "data" / "tiny_int8.tflite").read_bytes()
+TINY = (Path(__file__).resolve().parents[2] / "data" / "tiny_int8.tflite").read_bytes()
 LABELS = b"cat\ndog\nbird\nfish\n"
 GOOD = embed(TINY, {"labels.txt": LABELS, "edgeml.json": write_json(
     {"output_activation": "softmax", "preprocessing": {"resize": "center_crop", "crop_fraction": 0.875}})})
@@ -156,7 +156,7 @@ def test_sidecar_labels_bound_by_the_classifier(tmp_path):
     labels = tmp_path / "labels.txt"
     labels.write_bytes(b"0 cat\n999999999999 z\n")
     with pytest.raises(LabelsError, match="beyond the model's 4 classes"):
-        edgeml.Classifier(Path(__file__).resolve().parents[1] / "data" / "tiny_int8.tflite", labels=labels)
+        edgeml.Classifier(Path(__file__).resolve().parents[2] / "data" / "tiny_int8.tflite", labels=labels)
 
 
 def test_edgeml_json_must_be_an_object():

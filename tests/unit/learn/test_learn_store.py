@@ -14,7 +14,7 @@ from edgeml.learn import ExampleStore, forget_everywhere, model_key
 from edgeml.model import ModelFile
 from edgeml.store import STORE_ENV, store_dir
 
-DATA = Path(__file__).resolve().parents[1] / "data"
+DATA = Path(__file__).resolve().parents[2] / "data"
 
 
 @pytest.fixture()

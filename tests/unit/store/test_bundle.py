@@ -17,7 +17,7 @@ from edgeml.store.bundle import create_bundle, unpack
 from edgeml.store.keys import generate_keys, key_id, load_public_key, trust, trusted_keys
 from edgeml.store.manifest import Manifest, canonical
 
-DATA = Path(__file__).resolve().parents[1] / "data"
+DATA = Path(__file__).resolve().parents[2] / "data"
 TINY, TINY_TPU = DATA / "tiny_int8.tflite", DATA / "tiny_int8_edgetpu.tflite"
 
 

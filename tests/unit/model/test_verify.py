@@ -17,7 +17,7 @@ from edgeml.model.verify.semantic import SemanticError
 from tests.conftest import CACHE
 from tests.flatbuffer_patch import element_position, patch, set_element, set_field, view
 
-DATA = Path(__file__).resolve().parents[1] / "data"
+DATA = Path(__file__).resolve().parents[2] / "data"
 TINY = (DATA / "tiny_int8.tflite").read_bytes()
 UPSAMPLE = (DATA / "upsample_int8.tflite").read_bytes()
 CACHED = [CACHE / "fashion" / "int8" / "fashion_cnn_int8.tflite", CACHE / "fashion" / "float32" /

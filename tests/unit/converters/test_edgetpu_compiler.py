@@ -17,7 +17,7 @@ from edgeml.errors import CompilerNotFoundError, ConversionError
 from edgeml_converters.edgetpu.compiler import compile_models, find_compiler, output_names
 from edgeml_converters.edgetpu.log import parse_compiler_log, parse_size
 
-LOGS = Path(__file__).resolve().parents[1] / "data" / "edgetpu_logs"
+LOGS = Path(__file__).resolve().parents[2] / "data" / "edgetpu_logs"
 DATA = LOGS.parent
 
 

@@ -17,7 +17,7 @@ from edgeml.edgetpu.check import check_model
 from edgeml.model import parse_graph, read_graph
 from edgeml.model.schema import BUILTIN_OPERATORS, TENSOR_TYPES
 
-DATA = Path(__file__).resolve().parents[1] / "data"
+DATA = Path(__file__).resolve().parents[2] / "data"
 MODEL = DATA / "tiny_int8.tflite"
 MODELS = sorted(DATA.glob("*.tflite"))
 

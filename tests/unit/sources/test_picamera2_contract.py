@@ -22,7 +22,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 DIST = Path(os.environ.get("EDGEML_PICAMERA2_DIST", ROOT / "build" / "picamera2"))
 SOURCE = ROOT / "edgeml" / "sources" / "picam.py"
 DOUBLE = ROOT / "tests" / "doubles" / "picamera2_double.py"

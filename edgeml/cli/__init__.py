@@ -16,12 +16,13 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from edgeml._version import __version__
-from edgeml.errors import EdgemlError, InvalidArgumentError
+from edgeml.errors import EdgemlError, InvalidArgumentError, MissingDependencyError
 from edgeml.errors import one_line as _one_line
 
 __all__ = ["Parser", "build_parser", "main", "one_line"]
 
 # Subcommand modules under edgeml.cli, in the order `edgeml --help` lists them.
+HOST_PACKAGE = "edgeml_converters"  # convert and train read their choices from it when the CLI starts
 COMMANDS = ("classify", "serve", "bench", "convert", "train", "learn", "index", "inspect", "edgetpu", "boards",
             "doctor", "service", "models", "bundle", "keys")
 
@@ -42,8 +43,28 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log details and show tracebacks on errors")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMANDS:
-        importlib.import_module(f"edgeml.cli.{name}").register(subparsers)
+        try:
+            module = importlib.import_module(f"edgeml.cli.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name is None or exc.name.partition(".")[0] != HOST_PACKAGE:
+                raise
+            _register_unavailable(subparsers, name)
+            continue
+        module.register(subparsers)
     return parser
+
+
+def _register_unavailable(subparsers: argparse._SubParsersAction, name: str) -> None:
+    """A host-only command (convert, train) where the host converters are not importable (a source checkout on
+    PYTHONPATH, a device image that left them out): it parses anything and says what to install."""
+    p = subparsers.add_parser(name, help=f"(unavailable here: needs {HOST_PACKAGE})", add_help=False)
+    p.add_argument("rest", nargs=argparse.REMAINDER)
+
+    def unavailable(_args: argparse.Namespace) -> int:
+        raise MissingDependencyError(f"edgeml {name} needs the host converters ({HOST_PACKAGE}), which are not "
+                                   "importable here. Install edgeml with them: pip install 'edgeml[convert]'.")
+
+    p.set_defaults(func=unavailable)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

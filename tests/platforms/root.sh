@@ -8,7 +8,8 @@
 # (made once, then reused); LABEL  name for the log lines and the venv (/root/venv-LABEL inside the root).
 #
 # The root gets what a Pi OS image has of the Python stack (python3, python3-venv, python3-numpy, python3-pil,
-# python3-opencv) plus what the tests use (opencv-doc's vtest.avi, Fashion-MNIST, mosquitto, systemd-analyze, strace). The checkout is
+# python3-opencv) plus what the tests use (opencv-doc's vtest.avi, Fashion-MNIST, mosquitto, systemd-analyze and
+# the /bin/kill a unit's ExecReload names, strace). The checkout is
 # *copied* into ROOT/src (with the wheel `make wheel` built and the models build/test-cache holds), never bind-mounted,
 # so nothing in the root can write into the checkout. Needs root (debootstrap, chroot, mount).
 # Environment: STACK_PYTEST_ARGS (passed to pytest, e.g. a smoke subset), DEBIAN_MIRROR.
@@ -16,7 +17,7 @@ set -euo pipefail
 SUITE=$1; ARCH=$2; ROOT=$(realpath -m "$3"); LABEL=$4
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
 MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
-PACKAGES=python3,python3-venv,python3-pip,python3-numpy,python3-pil,python3-opencv,opencv-doc,mosquitto,dataset-fashion-mnist,systemd,strace,ca-certificates
+PACKAGES=python3,python3-venv,python3-pip,python3-numpy,python3-pil,python3-opencv,opencv-doc,mosquitto,dataset-fashion-mnist,systemd,procps,strace,ca-certificates
 SUDO=$([ "$(id -u)" = 0 ] || echo sudo)
 SECONDS=0
 step() { echo "[$LABEL ${SECONDS}s] $*" >&2; }
@@ -58,7 +59,7 @@ mounted=()
 cleanup() { for ((i=${#mounted[@]}-1; i>=0; i--)); do $SUDO umount "${mounted[$i]}" 2>/dev/null || true; done; }
 trap cleanup EXIT
 bind() { mountpoint -q "$ROOT/$1" || { $SUDO mount --bind "/$1" "$ROOT/$1"; mounted+=("$ROOT/$1"); }; }
-bind proc; bind dev; bind dev/shm
+bind proc; bind dev; bind dev/shm; bind dev/pts  # pseudo-terminals: the progress-bar tests draw on one
 # Under emulation /sys stays out: qemu-user passes the host's x86 /proc/cpuinfo through, and LiteRT's Arm cpuinfo
 # library segfaulted with the host's /sys present. Without it, it falls back to defaults (and says so on stderr).
 [ $emulated = yes ] || bind sys

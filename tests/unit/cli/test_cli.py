@@ -40,3 +40,21 @@ def test_train_without_tensorflow_prints_pip_hint(tmp_path):
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 1
     assert 'pip install "edgeml[convert]"' in proc.stderr and "edgeml train" in proc.stderr
+
+
+def test_the_cli_starts_without_the_host_converters_and_says_what_convert_needs():
+    """A source checkout on PYTHONPATH (or a device image) may have edgeml without edgeml_converters: every
+    runtime command still works, and convert / train fail in one line naming the install."""
+    import subprocess
+    import sys
+
+    hide = ("import sys; sys.modules['edgeml_converters'] = None; from edgeml.cli import main; "
+            "sys.exit(main(sys.argv[1:]))")
+    boards = subprocess.run([sys.executable, "-c", hide, "boards", "list"], capture_output=True, text=True, timeout=120)
+    assert boards.returncode == 0 and "rpi-5" in boards.stdout, boards.stderr
+    for command in ("convert", "train"):
+        proc = subprocess.run([sys.executable, "-c", hide, command, "m.keras", "-o", "out"], capture_output=True,
+                              text=True, timeout=120)
+        assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
+        assert f"edgeml {command} needs the host converters" in proc.stderr and "edgeml[convert]" in proc.stderr
+        assert proc.stderr.count("\n") == 1

@@ -81,7 +81,7 @@ def _classify_files(args: argparse.Namespace, clf: Any) -> int:
     from edgeml.errors import ImageError
 
     failed = 0
-    model = clf.identity.to_dict() if clf.identity else {"name": clf.model_path.stem, "version": None}
+    model = clf.model_info
     for path in args.images:
         start = time.perf_counter()
         try:

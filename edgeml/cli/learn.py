@@ -94,22 +94,11 @@ def run_add(args: argparse.Namespace) -> int:
 
 
 def run_list(args: argparse.Namespace) -> int:
-    import numpy as np
-
-    from edgeml.learn.examples import LEARNED, ExampleStore, model_key
+    from edgeml.learn.examples import ExampleStore, model_key
     from edgeml.model import ModelFile
-    from edgeml.store import store_dir
 
-    root = store_dir(args.store) / LEARNED
     only = model_key(ModelFile.open(args.model)) if args.model is not None else None
-    rows = []
-    for key, info in ExampleStore.models(args.store):
-        if only is not None and key != only:
-            continue
-        for label, f in ExampleStore.label_files(root / key):
-            with np.load(f, allow_pickle=False) as data:
-                count = int(data["vectors"].shape[0])
-            rows.append({"label": label, "examples": count, "model": info.get("name"), "key": key})
+    rows = ExampleStore.summary(args.store, only)
     for row in rows:
         print(json.dumps(row) if args.json else f"{row['label']}\t{row['examples']}\t{row['model']} ({row['key']})")
     if not rows and not args.json:
@@ -149,23 +138,12 @@ def run_export(args: argparse.Namespace) -> int:
 
 
 def run_predict(args: argparse.Namespace) -> int:
-    from edgeml.learn.gate import Gate
-    from edgeml.learn.gather import embed_images, embed_source
-    from edgeml.postprocess.classification import Classification
-
     session = _session(args)
     _check_inputs(args)
-    head = session.head(args.method)
-    gate = Gate(args.min_score, args.consensus)
-    items = embed_source(session.embedder, args.source, args.frames) if args.source else \
-        embed_images(session.embedder, args.images)
-    for item in items:
-        scores = head.scores(item.vector)
-        best = int(scores.argmax())
-        answer = gate.update([Classification(best, head.labels[best], float(scores[best]))])
-        if args.json:
-            print(json.dumps({"id": item.id, "label": answer, "best": head.labels[best], "score": float(scores[best])}))
-        else:
-            print(f"{item.id}\t{answer}\t{head.labels[best]} {scores[best]:.3f}")
-    session.close()
+    try:
+        for row in session.predict(args.images, args.source, args.frames, method=args.method,
+                                   min_score=args.min_score, consensus=args.consensus):
+            print(json.dumps(row) if args.json else f"{row['id']}\t{row['label']}\t{row['best']} {row['score']:.3f}")
+    finally:
+        session.close()
     return 0

@@ -80,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
     show_settings(run.settings)
     stream = run.stream
     clf = open_runner(run_spec(args), run.board) if stream is not None else run.runner
-    name = args.name or (clf.identity.name if clf.identity is not None else clf.model_path.stem)
+    name = args.name or clf.model_info["name"]
     from edgeml.serve.app import create_app
     from edgeml.serve.server import bind, make_server
     from edgeml.serve.state import ServeState

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -137,6 +138,14 @@ class ImageModel:
             ModelFormatError: ``tensor`` does not match the model's input shape or dtype.
         """
         return self.pipeline.invoke(tensor)
+
+    @property
+    def model_info(self) -> dict[str, Any]:
+        """Which model this is, as every result says it: the store's ``{"name", "version"}``, or the file's stem and
+        ``None`` for a plain file (the one answer for streams, the REST API, the CLI and the events)."""
+        if self.identity is not None:
+            return self.identity.to_dict()
+        return {"name": Path(str(self.model_path)).stem, "version": None}
 
     def close(self) -> None:
         """Release the interpreter (and with it any delegate)."""

@@ -91,6 +91,20 @@ class ExampleStore:
         return out
 
     @staticmethod
+    def summary(store: str | os.PathLike[str] | None = None, only: str | None = None) -> list[dict[str, object]]:
+        """One row per learned label: ``{"label", "examples", "model", "key"}`` (``only``: one model's key)."""
+        root = store_dir(store) / LEARNED
+        rows: list[dict[str, object]] = []
+        for key, info in ExampleStore.models(store):
+            if only is not None and key != only:
+                continue
+            for label, f in ExampleStore.label_files(root / key):
+                with np.load(f, allow_pickle=False) as data:
+                    count = int(data["vectors"].shape[0])
+                rows.append({"label": label, "examples": count, "model": info.get("name"), "key": key})
+        return rows
+
+    @staticmethod
     def label_files(directory: Path) -> Iterator[tuple[str, Path]]:
         """Yield ``(label, file)`` for every label stored in a model directory."""
         for f in sorted(directory.glob("*.npz")):

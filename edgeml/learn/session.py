@@ -10,8 +10,9 @@ What the ``edgeml learn`` subcommands do, as a library::
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -105,6 +106,22 @@ class LearnSession:
         path = out / f"{name}.tflite"
         path.write_bytes(data)
         return path, head
+
+    def predict(self, images: Sequence[str | os.PathLike[str]] = (), source: str | None = None, frames: int = 0,
+                *, method: str = "imprint", min_score: float = 0.0, consensus: int = 1) -> Iterator[dict[str, Any]]:
+        """Answer each image (or ``frames`` frames of ``source``) with the learned head, through the gate: one
+        ``{"id", "label", "best", "score"}`` per input (``label`` is ``"unknown"`` where the gate says so)."""
+        from edgeml.learn.gate import Gate
+        from edgeml.postprocess.classification import Classification
+
+        head = self.head(method)
+        gate = Gate(min_score, consensus)
+        items = embed_source(self.embedder, source, frames) if source else embed_images(self.embedder, images)
+        for item in items:
+            scores = head.scores(item.vector)
+            best = int(scores.argmax())
+            answer = gate.update([Classification(best, head.labels[best], float(scores[best]))])
+            yield {"id": item.id, "label": answer, "best": head.labels[best], "score": float(scores[best])}
 
     def close(self) -> None:
         if self._embedder is not None:

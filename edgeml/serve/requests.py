@@ -157,8 +157,7 @@ class RequestClassifier:
     @property
     def model(self) -> dict[str, Any]:
         """What a stream result would say about this classifier: the store's name and version, or the file's stem."""
-        ident = self.classifier.identity
-        return ident.to_dict() if ident is not None else {"name": self.classifier.model_path.stem, "version": None}
+        return self.classifier.model_info
 
     @property
     def version(self) -> str:

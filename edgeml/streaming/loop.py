@@ -44,7 +44,6 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from edgeml.errors import ImageError, InvalidArgumentError, ModelFormatError, StreamStalledError
@@ -146,7 +145,7 @@ class Stream:
         # Only a Classifier hot-swaps (it can reopen itself with its settings); an Embedder keeps its version.
         self._watcher = (ModelWatcher(classifier, poll_s=poll_s)
                          if isinstance(classifier, Classifier) and follow and ident is not None else None)
-        self.model = _model_of(classifier)
+        self.model = classifier.model_info
         self._count_start = count_start and self._watcher is not None
 
     # -- control ---------------------------------------------------------------------------------------------
@@ -298,7 +297,7 @@ class Stream:
         new = self._watcher.take(self.classifier)  # type: ignore[arg-type]  # a watcher exists only for a Classifier
         if new is not None:
             self.classifier, self.pipeline, self.channels = new, new.pipeline, new.channels
-            self.model = _model_of(new)
+            self.model = new.model_info
 
     def _with_events(self, result: StreamResult) -> StreamResult:
         if self._watcher is None:
@@ -352,13 +351,6 @@ class Stream:
                 return
             except queue.Full:
                 continue
-
-
-def _model_of(classifier: ImageModel) -> dict[str, Any]:
-    """What results say about the model: the store's name and version, or a file's stem (version unknown)."""
-    if classifier.identity is not None:
-        return classifier.identity.to_dict()
-    return {"name": Path(str(classifier.model_path)).stem, "version": None}
 
 
 def _check_options(top_k: int, threshold: float, max_frames: int | None, fps: float | None,

@@ -21,8 +21,8 @@ from pathlib import Path
 
 from edgeml.errors import StoreError
 
-__all__ = ["MODELS", "SERVICE_STORE", "STORE_ENV", "TRUSTED_KEYS", "private_dir", "resolve_store", "store_dir",
-           "store_subdir", "user_store"]
+__all__ = ["INDEXES", "INDEX_SUFFIX", "MODELS", "SERVICE_STORE", "STORE_ENV", "TRUSTED_KEYS", "index_file",
+           "private_dir", "resolve_store", "store_dir", "store_subdir", "user_store"]
 
 STORE_ENV = "EDGEML_STORE"
 SERVICE_STORE = Path("/var/lib/edgeml")
@@ -84,3 +84,14 @@ def store_subdir(store: str | os.PathLike[str], name: str) -> Path:
         StoreError: It cannot be created (a read-only file system, or no permission); the message names the fix.
     """
     return private_dir(Path(store) / name)
+
+
+INDEX_SUFFIX = ".edgeml-index"
+INDEXES = "learned/indexes"
+
+
+def index_file(name: str, store: str | os.PathLike[str] | None = None) -> Path:
+    """The file of similarity index ``name``: a path when it looks like one, else ``STORE/learned/indexes/NAME``."""
+    if "/" in name or name.endswith(INDEX_SUFFIX):
+        return Path(name)
+    return store_dir(store) / INDEXES / f"{name}{INDEX_SUFFIX}"

@@ -6,20 +6,14 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
 
 from edgeml.cli._args import positive_int
 
-SUFFIX = ".edgeml-index"
-
 
 def index_path(name: str, store: str | None) -> Path:
-    """Return the file of index ``name``: a path when it looks like one, else ``STORE/learned/indexes/NAME``."""
-    from edgeml.store import store_dir
+    from edgeml.data_dir import index_file
 
-    if "/" in name or name.endswith(SUFFIX):
-        return Path(name)
-    return store_dir(store) / "learned" / "indexes" / f"{name}{SUFFIX}"
+    return index_file(name, store)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -28,7 +22,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                                           "them. Each vector is keyed by its image path or --id.")
     sub = p.add_subparsers(dest="index_command", metavar="ACTION", required=True)
     add = sub.add_parser("add", help="embed images into index NAME (created if missing)")
-    add.add_argument("name", metavar="NAME", help="index name (kept in the store) or a path ending in " + SUFFIX)
+    add.add_argument("name", metavar="NAME", help="index name (kept in the store) or a path ending in .edgeml-index")
     add.add_argument("--model", "-m", required=True, help="the embedding model")
     add.add_argument("images", nargs="*", metavar="IMAGE|DIR")
     add.add_argument("--source", help="take frames from a stream source instead")
@@ -59,38 +53,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     s.set_defaults(func=run_similar)
 
 
-def _model_info(file: Any) -> dict[str, Any]:
-    import hashlib
-
-    return {"name": file.path.name, "path": str(file.path.resolve()), "sha256": hashlib.sha256(file.data).hexdigest()}
-
-
 def run_add(args: argparse.Namespace) -> int:
-    import numpy as np
-
-    from edgeml.inference.embedder import Embedder
-    from edgeml.learn.gather import embed_images, embed_source
-    from edgeml.similarity import Index
-    from edgeml.store import private_dir
+    from edgeml.similarity.build import add_to_index
 
     if bool(args.images) == bool(args.source):
         args.parser.error("give either IMAGE files / folders or --source SRC (exactly one of them)")
     path = index_path(args.name, args.store)
-    with Embedder(args.model) as embedder:
-        index = Index.load(path) if path.exists() else Index(embedder.dimension, dtype=args.dtype,
-                                                              model=_model_info(embedder.model))
-        items = list(embed_source(embedder, args.source, args.frames) if args.source
-                     else embed_images(embedder, args.images))
-    ids = [item.id for item in items]
-    if args.id:
-        if len(args.id) != len(items):
-            args.parser.error(f"{len(args.id)} --id given for {len(items)} images: give one per image")
-        ids = list(args.id)
-    index.add_many(ids, np.stack([item.vector for item in items]),
-                   [{"path": item.path} if item.path else {} for item in items])
-    private_dir(path.parent)
-    index.save(path)
-    print(f"{args.name}: +{len(items)} ({len(index)} vectors, {index.dimension}-d) → {path}", file=sys.stderr)
+    index, added = add_to_index(path, args.model, args.images, args.source, args.frames, args.id, args.dtype)
+    print(f"{args.name}: +{added} ({len(index)} vectors, {index.dimension}-d) → {path}", file=sys.stderr)
     return 0
 
 

@@ -6,12 +6,8 @@ import argparse
 import logging
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from edgeml.cli._args import add_run_options, non_negative_float, positive_int
-
-if TYPE_CHECKING:
-    from edgeml.service import ServiceSpec
 
 log = logging.getLogger(__name__)
 
@@ -51,17 +47,18 @@ def run(args: argparse.Namespace) -> int:
     from edgeml.boards import get_profile
     from edgeml.errors import ServiceConfigError
     from edgeml.service import ServiceSpec, default_user, install_commands, render_unit
+    from edgeml.service.inputs import check_output_dirs, store_model, unit_output
     from edgeml.settings import CAMERA, resolve_settings
     from edgeml.store.identity import is_store_ref
 
     if is_store_ref(args.model):
-        model = _store_model(args.model, args.store)
+        model = store_model(args.model, args.store)
     else:
         path = Path(args.model).expanduser().resolve()
         if not path.is_file():
             raise ServiceConfigError(f"Model file not found: {str(path)!r}. Pass the .tflite the kiosk should run.")
         model = str(path)
-    outputs = [_output(text) for text in args.output]
+    outputs = [unit_output(text) for text in args.output]
     mqtt_ca = str(Path(args.mqtt_ca).expanduser().resolve()) if args.mqtt_ca else None
     if mqtt_ca is not None and not Path(mqtt_ca).is_file():
         raise ServiceConfigError(f"--mqtt-ca file not found: {mqtt_ca!r}. Pass the CA bundle that signed the "
@@ -78,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
                        outputs=tuple(outputs), emit=args.emit, heartbeat_s=args.heartbeat, mqtt_ca=mqtt_ca,
                        name=args.name, watchdog_s=args.watchdog, device=args.device, fallback=args.fallback,
                        board=board, threads=args.threads)
-    _check_output_dirs(spec)
+    check_output_dirs(spec)
     unit = render_unit(spec)  # resolves the MQTT brokers: a name that does not resolve fails here
     if args.dry_run:
         print(unit, end="")
@@ -97,34 +94,3 @@ def run(args: argparse.Namespace) -> int:
     print(path)
     log.info("Wrote %s. Start it with: %s", path, install_commands(args.name))
     return 0
-
-
-def _output(text: str) -> str:
-    """Return one ``--output`` as the unit gets it: a bare path (the old ``--output FILE``) made absolute."""
-    from edgeml.sinks.base import SCHEMES
-
-    if text == "-" or text.partition(":")[0] in SCHEMES:
-        return text
-    return f"jsonl:{Path(text).expanduser().resolve()}"
-
-
-def _check_output_dirs(spec: ServiceSpec) -> None:
-    """Refuse a ``jsonl:`` folder that does not exist: under ProtectSystem=strict the unit could not create it."""
-    from edgeml.errors import ServiceConfigError
-
-    for path in spec.jsonl_paths:
-        folder = Path(path).parent
-        if not folder.is_dir() and str(folder) != spec.store_dir:  # the store is created by systemd (StateDirectory)
-            raise ServiceConfigError(f"--output jsonl:{path}: folder {str(folder)!r} does not exist, and the unit "
-                                     f"may not create it. Create it for the service user first: "
-                                     f"sudo install -d -o {spec.user} {folder}")
-
-
-def _store_model(ref: str, store: str | None) -> str:
-    """Check that ``store:NAME`` is installed and activated in the store the unit will use."""
-    from edgeml.data_dir import SERVICE_STORE
-    from edgeml.store.identity import parse_ref, resolve_ref
-
-    parse_ref(ref)
-    resolve_ref(ref, store or SERVICE_STORE)  # not installed or nothing active: say so now, not in a crash loop
-    return ref

@@ -13,9 +13,12 @@ fallback        ``fallback=`` / --fallback    ``"cpu"`` when the device came fro
                                               the board (a kiosk keeps running)
 source          ``source=`` / --source        ``source`` (``--source camera``)      –                    None
 camera_format   ``camera_format=``            ``lores_format`` (picamera2)          –                    the source's
-preprocessing   ``preprocessing=`` (fields)   its ``preprocessing`` fields          ``edgeml.json`` /    stretch, raw
+preprocessing   ``preprocessing=`` (fields)   a mapping's preprocessing fields      ``edgeml.json`` /    stretch, raw
                                                                                     TFLite metadata      pixels
 ==============  ===========================  ===================================  ===================  ============
+
+No ``boards/*.toml`` profile sets preprocessing today (a profile has no such field); the board rung's
+preprocessing comes from a mapping such as :func:`~edgeml.boards.runtime_defaults` returns, passed as ``board=``.
 
 :func:`resolve_settings` returns :class:`RunSettings`, which also records where each value came from
 (``edgeml classify -v``, ``edgeml boards show``, ``edgeml doctor`` print it).

@@ -70,7 +70,8 @@ class Pipeline:
     """Frames through one interpreter: plan → write input → invoke → decode, with per-stage timings.
 
     Args:
-        interpreter: An allocated TFLite ``Interpreter`` with one image input and one class-score output.
+        interpreter: An allocated TFLite ``Interpreter`` with one image input and one output (class scores for a
+            Classifier, a feature vector for an Embedder).
         input: Its input tensor.
         output: Its output tensor.
         planner: How frames become the input's values (plan cache included).

@@ -62,7 +62,8 @@ class _Window:
 
 
 class ModelWatcher:
-    """See the module docstring. ``classifier.identity`` must be an unpinned store identity."""
+    """See the module docstring. ``classifier`` must come from the store (``classifier.identity`` set); the
+    stream decides whether to follow it (not for ``store:NAME@VERSION``)."""
 
     def __init__(self, classifier: Classifier, *, poll_s: float = POLL_S) -> None:
         ident = classifier.identity

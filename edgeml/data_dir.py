@@ -21,13 +21,14 @@ from pathlib import Path
 
 from edgeml.errors import StoreError
 
-__all__ = ["INDEXES", "INDEX_SUFFIX", "MODELS", "SERVICE_STORE", "STORE_ENV", "TRUSTED_KEYS", "index_file",
+__all__ = ["INDEXES", "INDEX_SUFFIX", "LEARNED", "MODELS", "SERVICE_STORE", "STORE_ENV", "TRUSTED_KEYS", "index_file",
            "private_dir", "resolve_store", "store_dir", "store_subdir", "user_store"]
 
 STORE_ENV = "EDGEML_STORE"
 SERVICE_STORE = Path("/var/lib/edgeml")
 MODELS = "models"
 TRUSTED_KEYS = "trusted-keys"
+LEARNED = "learned"  # examples learned on the device (edgeml.learn) and, under it, the similarity indexes
 
 
 def user_store(env: Mapping[str, str] | None = None) -> Path:
@@ -87,7 +88,7 @@ def store_subdir(store: str | os.PathLike[str], name: str) -> Path:
 
 
 INDEX_SUFFIX = ".edgeml-index"
-INDEXES = "learned/indexes"
+INDEXES = f"{LEARNED}/indexes"
 
 
 def index_file(name: str, store: str | os.PathLike[str] | None = None) -> Path:

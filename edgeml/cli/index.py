@@ -3,17 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-from pathlib import Path
 
 from edgeml.cli._args import positive_int
-
-
-def index_path(name: str, store: str | None) -> Path:
-    from edgeml.data_dir import index_file
-
-    return index_file(name, store)
+from edgeml.cli._print import print_json
+from edgeml.data_dir import index_file
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -58,7 +52,7 @@ def run_add(args: argparse.Namespace) -> int:
 
     if bool(args.images) == bool(args.source):
         args.parser.error("give either IMAGE files / folders or --source SRC (exactly one of them)")
-    path = index_path(args.name, args.store)
+    path = index_file(args.name, args.store)
     index, added = add_to_index(path, args.model, args.images, args.source, args.frames, args.id, args.dtype)
     print(f"{args.name}: +{added} ({len(index)} vectors, {index.dimension}-d) → {path}", file=sys.stderr)
     return 0
@@ -68,7 +62,7 @@ def run_remove(args: argparse.Namespace) -> int:
     from edgeml.errors import IndexFileError
     from edgeml.similarity import Index
 
-    path = index_path(args.name, args.store)
+    path = index_file(args.name, args.store)
     if args.all:
         if not path.exists():
             raise IndexFileError(f"No index {args.name!r} ({str(path)!r}).")
@@ -88,7 +82,7 @@ def run_similar(args: argparse.Namespace) -> int:
     from edgeml.inference.embedder import Embedder
     from edgeml.similarity import Index
 
-    index = Index.load(index_path(args.index, args.store), backend=args.backend)
+    index = Index.load(index_file(args.index, args.store), backend=args.backend)
     model = args.model or (index.model or {}).get("path")
     if model is None:
         from edgeml.errors import IndexFileError
@@ -98,5 +92,8 @@ def run_similar(args: argparse.Namespace) -> int:
         hits = index.search(embedder.embed(args.image), args.top_k)
     for hit in hits:
         row = hit.to_dict()
-        print(json.dumps(row) if args.json else f"{hit.score:.4f}\t{hit.id}")
+        if args.json:
+            print_json(row)
+        else:
+            print(f"{hit.score:.4f}\t{hit.id}")
     return 0

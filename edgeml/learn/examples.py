@@ -24,13 +24,13 @@ from pathlib import Path
 
 import numpy as np
 
+from edgeml.data_dir import LEARNED
 from edgeml.errors import InvalidArgumentError, LearnError
 from edgeml.model import ModelFile
 from edgeml.store import private_dir, store_dir
 
 __all__ = ["LEARNED", "ExampleStore", "LabelExamples", "forget_everywhere", "model_key"]
 
-LEARNED = "learned"
 _MODEL_JSON = "model.json"
 _MAX_LABEL_BYTES = 100
 

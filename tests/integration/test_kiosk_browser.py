@@ -20,6 +20,7 @@ if CHROMIUM is None or CHROMEDRIVER is None:
                 allow_module_level=True)
 
 from tests.integration.test_serve_http import ServeProcess  # noqa: E402  (skips too without starlette etc.)
+from tests.waiting import wait_for  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 # The screenshot goes to build/ on every run; EDGEML_UPDATE_DOCS=1 also refreshes the committed docs/kiosk.png.
@@ -52,16 +53,6 @@ def browser():
     driver.set_page_load_timeout(20)
     yield driver
     driver.quit()
-
-
-def wait_for(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
 def test_the_kiosk_label_follows_the_live_stream(fashion_int8, two_phases, browser, tmp_path):

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import Any
+
+from edgeml.cli._print import print_json
 
 __all__ = ["run_add", "run_export", "run_forget", "run_list", "run_predict"]
 
@@ -44,7 +45,10 @@ def run_list(args: argparse.Namespace) -> int:
     only = model_key(ModelFile.open(args.model)) if args.model is not None else None
     rows = ExampleStore.summary(args.store, only)
     for row in rows:
-        print(json.dumps(row) if args.json else f"{row['label']}\t{row['examples']}\t{row['model']} ({row['key']})")
+        if args.json:
+            print_json(row)
+        else:
+            print(f"{row['label']}\t{row['examples']}\t{row['model']} ({row['key']})")
     if not rows and not args.json:
         print("nothing learned yet (edgeml learn add LABEL --model EMBEDDING.tflite IMAGES...)", file=sys.stderr)
     return 0
@@ -72,7 +76,7 @@ def run_export(args: argparse.Namespace) -> int:
     summary = {"path": str(path), "classes": list(head.labels), "method": head.method,
                "held_out_accuracy": head.held_out_accuracy, "held_out": head.held_out}
     if args.json:
-        print(json.dumps(summary))
+        print_json(summary)
     else:
         acc = (f", held-out accuracy {head.held_out_accuracy:.1%} on {head.held_out} examples"
                if head.held_out_accuracy is not None else "")
@@ -87,7 +91,10 @@ def run_predict(args: argparse.Namespace) -> int:
     try:
         for row in session.predict(args.images, args.source, args.frames, method=args.method,
                                    min_score=args.min_score, consensus=args.consensus):
-            print(json.dumps(row) if args.json else f"{row['id']}\t{row['label']}\t{row['best']} {row['score']:.3f}")
+            if args.json:
+                print_json(row)
+            else:
+                print(f"{row['id']}\t{row['label']}\t{row['best']} {row['score']:.3f}")
     finally:
         session.close()
     return 0

@@ -17,6 +17,7 @@ from edgeml.frame import Frame
 from edgeml.inference.classifier import Classifier
 from edgeml.store import health
 from edgeml.streaming.swap import ModelWatcher
+from tests.waiting import wait_for
 
 store_kit = pytest.importorskip("tests.integration.store_kit", reason="the [store] extra signs and verifies bundles")
 
@@ -26,13 +27,7 @@ GUARD = 10.0
 
 def until(check: Callable[[], object], what: str) -> object:
     """Poll ``check`` until it returns something truthy; fail after GUARD seconds, saying what never happened."""
-    deadline = time.monotonic() + GUARD
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise AssertionError(f"within {GUARD} s: {what}")
+    return wait_for(check, GUARD, what, poll=0.02)
 
 
 @pytest.fixture
